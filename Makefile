@@ -1,0 +1,40 @@
+# The README's two commands: `make serve` and `make test`. Each sets up everything it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+JS_OK  := node_modules/.installed
+
+.PHONY: serve test install bench lint clean
+
+serve: install  ## start the API on the embedded chain at http://127.0.0.1:8000
+	$(BIN)/civic-ledger serve
+
+test: install  ## run the whole test suite (embedded chain and anvil)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(PY_OK) $(JS_OK)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_OK): $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(JS_OK): package.json package-lock.json
+	@# `npm ci` rejects this lock (npm omits the other platforms' optional anvil binaries);
+	@# `npm install` installs exactly the locked versions and leaves the lock unchanged.
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: install  ## print the benchmark figures (JSON)
+	$(BIN)/python scripts/bench.py all --json
+
+lint: install
+	$(BIN)/python -m ruff check backend tests scripts
+
+clean:
+	rm -rf $(VENV) node_modules build .pytest_cache

@@ -1,0 +1,165 @@
+"""The ``civic-ledger`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from civic_ledger.config import Settings
+from civic_ledger.errors import CivicLedgerError
+
+app = typer.Typer(
+    help="civic-ledger: blockchain-backed civic records (Citizen Card, M-Voting, credentials, ...).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Wide enough for addresses when the output is a pipe or a file.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+ChainOpt = Annotated[
+    str | None,
+    typer.Option("--chain", help="`embedded` (default) or a JSON-RPC URL such as http://127.0.0.1:8545. Env: CIVIC_CHAIN."),
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Chain store, manifest and keystores. Env: CIVIC_DATA_DIR.")
+]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with CLI flags on top; bad values exit with one line."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        fail(f"invalid setting {field}: {first.get('msg', 'invalid').removeprefix('Value error, ')}")
+        raise  # unreachable
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _progress(message: str) -> None:
+    err.print(f"[dim]…[/] {message}", highlight=False)
+
+
+@app.command()
+def serve(
+    chain: ChainOpt = None,
+    data_dir: DataDirOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address. Env: CIVIC_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port. Env: CIVIC_PORT.")] = None,
+) -> None:
+    """Compile, open the chain, deploy what is missing and serve the HTTP API (docs at /docs)."""
+    import uvicorn
+
+    from civic_ledger.main import create_app
+    from civic_ledger.platform.runtime import Platform
+
+    settings = load_settings(chain=chain, data_dir=data_dir, host=host, port=port)
+    platform = Platform.start(settings, progress=_progress)
+    d = platform.deployment
+    err.print(
+        f"[green]ready[/]: chain {platform.chain.kind} (id {platform.chain.chain_id}), "
+        f"{len(d.entries)} contracts, manifest {d.manifest_path}",
+        highlight=False,
+    )
+    err.print(f"serving on http://{settings.host}:{settings.port}  (OpenAPI docs: /docs)", highlight=False)
+    try:
+        uvicorn.run(create_app(settings, platform=platform), host=settings.host, port=settings.port, log_level="info")
+    finally:
+        platform.close()
+
+
+@app.command()
+def deploy(
+    chain: ChainOpt = None,
+    data_dir: DataDirOpt = None,
+    redeploy_changed: Annotated[
+        bool, typer.Option(help="Deploy contracts whose code changed anew instead of stopping.")
+    ] = False,
+) -> None:
+    """Deploy every contract not yet in this chain's manifest, then show the deployment."""
+    from civic_ledger.platform.runtime import Platform
+
+    settings = load_settings(chain=chain, data_dir=data_dir)
+    platform = Platform.start(settings, redeploy_changed=redeploy_changed, progress=_progress)
+    try:
+        _print_status(platform)
+    finally:
+        platform.close()
+
+
+@app.command()
+def status(chain: ChainOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Show the chain, the operator and every deployed contract (checked against the chain)."""
+    from civic_ledger.platform.runtime import Platform
+
+    settings = load_settings(chain=chain, data_dir=data_dir)
+    platform = Platform.start(settings, deploy=False)
+    try:
+        _print_status(platform)
+    finally:
+        platform.close()
+
+
+@app.command("compile")
+def compile_cmd(
+    force: Annotated[bool, typer.Option(help="Rebuild even when the cache is current.")] = False,
+) -> None:
+    """Compile the contracts (cached under the build directory)."""
+    from civic_ledger.platform.compiler import compile_contracts
+
+    settings = load_settings()
+    build = compile_contracts(settings.build_dir, force=force)
+    table = Table(title=f"solc {build.compiler_version} · build {build.build_hash[:12]}")
+    table.add_column("contract")
+    table.add_column("source")
+    table.add_column("runtime bytes", justify="right")
+    for name, art in build.artifacts.items():
+        table.add_row(name, art.source, f"{len(art.deployed_bytecode) // 2:,}")
+    console.print(table)
+
+
+def _print_status(platform: Any) -> None:
+    chain = platform.chain
+    d = platform.deployment
+    head = chain.head()
+    console.print(
+        f"chain [bold]{chain.kind}[/] · id {chain.chain_id}{' (development)' if chain.is_development else ''}"
+        f" · head block {head} · operator {platform.operator.address}",
+        highlight=False,
+    )
+    console.print(f"compiler {d.compiler_version} · manifest {d.manifest_path}", highlight=False)
+    table = Table()
+    for col in ("contract", "address", "deploy block", "deploy tx", "code"):
+        table.add_column(col)
+    for name, e in d.entries.items():
+        table.add_row(name, e["address"], str(e["block"]), e["tx"][:18] + "…", "[green]matches[/]")
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: domain errors become one red line and exit code 1, never a traceback."""
+    try:
+        app()
+    except CivicLedgerError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

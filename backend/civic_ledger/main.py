@@ -1,0 +1,45 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from civic_ledger import __version__
+from civic_ledger.api import system
+from civic_ledger.api.errors import install_error_handlers
+from civic_ledger.config import Settings, get_settings
+from civic_ledger.notary.router import router as notary_router
+from civic_ledger.platform.runtime import Platform
+
+DESCRIPTION = """
+Blockchain-backed civic records for a city: every record lives in a Solidity contract on an
+Ethereum chain; this API relays signed actions and reads the chain for citizens, agencies,
+verifiers and auditors.
+
+Errors are JSON `{"error": CODE, "message": TEXT, "details": ...}`: 404 not found, 409
+conflict (already done, replayed), 403 not allowed (role, signature), 422 invalid input
+(naming the field or the contract error).
+"""
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the app. With ``platform`` given, use it (tests); else start one from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = platform is None
+        app.state.platform = platform or Platform.start(settings or get_settings())
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.platform.close()
+
+    app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(notary_router)
+    return app

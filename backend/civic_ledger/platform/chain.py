@@ -1,0 +1,140 @@
+"""One way to reach the chain, embedded or JSON-RPC: a connected ``Web3`` plus what we know of it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import EthereumTesterProvider, HTTPProvider, LegacyWebSocketProvider, Web3
+
+from civic_ledger.errors import ChainUnavailable, ConfigError
+from civic_ledger.platform.embedded import EMBEDDED_CHAIN_ID, PersistentEthereumTester, open_embedded
+
+#: Development chains: the embedded chain, anvil/hardhat (31337) and geth --dev (1337).
+DEVELOPMENT_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, 31337, 1337})
+
+#: Well-known development keys, never accepted on any other chain id.
+#: eth-tester funds keys 1..10 at genesis; anvil funds its mnemonic's first accounts.
+_ETH_TESTER_KEY = "0x" + "00" * 31 + "01"
+_ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+class _LockedTesterProvider(EthereumTesterProvider):
+    """eth-tester is not thread-safe: FastAPI's thread pool must take turns."""
+
+    def __init__(self, tester: PersistentEthereumTester, lock: threading.RLock) -> None:
+        super().__init__(tester)
+        self._lock = lock
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        with self._lock:
+            return super().make_request(method, params)
+
+
+@dataclass
+class Chain:
+    """A connected chain: ``w3`` for reads, ``kind`` for reports, ``chain_id`` cached."""
+
+    w3: Web3
+    kind: str  # "embedded" or the node URL
+    chain_id: int
+    tester: PersistentEthereumTester | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _lockfile: Any = None
+
+    @property
+    def is_development(self) -> bool:
+        return self.chain_id in DEVELOPMENT_CHAIN_IDS
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.tester is not None
+
+    def head(self) -> int:
+        try:
+            return int(self.w3.eth.block_number)
+        except Exception as exc:  # noqa: BLE001 - any transport failure means unreachable
+            raise ChainUnavailable(f"chain {self.kind} is unreachable: {exc}") from None
+
+    def development_key(self) -> LocalAccount:
+        if not self.is_development:
+            raise ConfigError(
+                f"chain id {self.chain_id} is not a development chain: development keys are refused; "
+                "set CIVIC_OPERATOR_KEYSTORE and CIVIC_KEYSTORE_PASSWORD"
+            )
+        key = _ETH_TESTER_KEY if self.chain_id == EMBEDDED_CHAIN_ID else _ANVIL_KEY
+        return Account.from_key(key)
+
+    def close(self) -> None:
+        if self.tester is not None:
+            self.tester.backend.close()
+        if self._lockfile is not None:
+            self._lockfile.close()
+            self._lockfile = None
+
+
+def _check_writable(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"data directory {data_dir} can not be created: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"data directory {data_dir} is not writable")
+
+
+def _lock_data_dir(data_dir: Path) -> Any:
+    _check_writable(data_dir)
+    try:
+        handle = open(data_dir / ".lock", "a+")  # noqa: SIM115 - held for the process lifetime
+    except OSError as exc:
+        raise ConfigError(f"data directory {data_dir} is not writable: {exc.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(f"data directory {data_dir} is in use by another civic-ledger process") from None
+    return handle
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if match:
+        return match.group(1).strip().lower()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:200]
+
+
+def connect(chain: str, data_dir: Path, *, request_timeout: float = 30.0) -> Chain:
+    """Open the embedded chain under ``data_dir`` or connect to a JSON-RPC node at ``chain``."""
+    if chain == "embedded":
+        lockfile = _lock_data_dir(data_dir)
+        try:
+            tester = open_embedded(data_dir)
+        except Exception as exc:
+            lockfile.close()
+            raise ConfigError(f"cannot open the embedded chain in {data_dir}: {exc}") from None
+        lock = threading.RLock()
+        w3 = Web3(_LockedTesterProvider(tester, lock))
+        return Chain(w3=w3, kind="embedded", chain_id=EMBEDDED_CHAIN_ID, tester=tester, lock=lock, _lockfile=lockfile)
+
+    _check_writable(data_dir)
+    if chain.startswith(("http://", "https://")):
+        provider: Any = HTTPProvider(chain, request_kwargs={"timeout": request_timeout})
+    elif chain.startswith(("ws://", "wss://")):
+        provider = LegacyWebSocketProvider(chain, websocket_timeout=int(request_timeout))
+    else:
+        raise ConfigError(f"unknown chain {chain!r}: use 'embedded' or a JSON-RPC URL (http://host:port)")
+    w3 = Web3(provider)
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, TLS, bad JSON...
+        raise ConfigError(f"cannot reach the Ethereum node at {chain}: {_reason(exc)}") from None
+    return Chain(w3=w3, kind=chain, chain_id=chain_id)

@@ -1,0 +1,119 @@
+"""EIP-712 typed data shared by every area: domains, messages, signing, recovery.
+
+Every contract uses OpenZeppelin ``EIP712(<ContractName>, "1")``; a message is a
+:class:`TypedMessage` whose ``to_dict()`` is the standard JSON form any EIP-712 tool
+(eth-account, MetaMask's ``eth_signTypedData_v4``, ethers) signs and verifies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+from civic_ledger.errors import InvalidInput
+
+DOMAIN_VERSION = "1"
+DEFAULT_TTL_S = 3600
+
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def domain(name: str, chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(verifying_contract),
+    }
+
+
+def deadline(ttl_s: int = DEFAULT_TTL_S) -> int:
+    """A deadline ``ttl_s`` seconds from now (contracts compare it with ``block.timestamp``)."""
+    return int(time.time()) + ttl_s
+
+
+def type_string(primary: str, types: dict[str, list[dict[str, str]]]) -> str:
+    """``Name(type1 field1,...)`` followed by referenced struct types, as EIP-712 encodes it."""
+
+    def fields(name: str) -> str:
+        return f"{name}(" + ",".join(f"{f['type']} {f['name']}" for f in types[name]) + ")"
+
+    deps: set[str] = set()
+
+    def walk(name: str) -> None:
+        for f in types[name]:
+            base = f["type"].split("[")[0]
+            if base in types and base not in deps and base != primary:
+                deps.add(base)
+                walk(base)
+
+    walk(primary)
+    return fields(primary) + "".join(fields(d) for d in sorted(deps))
+
+
+def typehash(primary: str, types: dict[str, list[dict[str, str]]]) -> bytes:
+    return keccak(text=type_string(primary, types))
+
+
+@dataclass(frozen=True)
+class TypedMessage:
+    domain: dict[str, Any]
+    primary_type: str
+    types: dict[str, list[dict[str, str]]]
+    message: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full EIP-712 JSON (``eth_signTypedData_v4`` shape), byte strings as 0x-hex."""
+        return {
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **self.types},
+            "primaryType": self.primary_type,
+            "domain": self.domain,
+            "message": _jsonable(self.message),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TypedMessage:
+        try:
+            types = {k: v for k, v in data["types"].items() if k != "EIP712Domain"}
+            return cls(domain=data["domain"], primary_type=data["primaryType"], types=types, message=data["message"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"not EIP-712 typed data: missing {exc}") from None
+
+    def signable(self) -> Any:
+        return encode_typed_data(full_message=self.to_dict())
+
+    def digest(self) -> bytes:
+        """The 32-byte hash that is signed (``\\x19\\x01 || domainSeparator || structHash``)."""
+        s = self.signable()
+        return keccak(b"\x19" + s.version + s.header + s.body)
+
+    def sign(self, key: Any) -> bytes:
+        """Sign with a private key (hex, bytes) or an eth-account ``LocalAccount``."""
+        account = key if hasattr(key, "sign_message") else Account.from_key(key)
+        return bytes(account.sign_message(self.signable()).signature)
+
+    def recover(self, signature: bytes | str) -> str:
+        try:
+            return str(Account.recover_message(self.signable(), signature=signature))
+        except Exception as exc:  # noqa: BLE001 - malformed signature bytes
+            raise InvalidInput(f"malformed signature: {exc}") from None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

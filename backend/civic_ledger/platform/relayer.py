@@ -1,0 +1,186 @@
+"""The relayer: the operator account signs and pays for every transaction.
+
+- Transactions are signed locally with an explicit gas limit (no estimation on the hot path).
+- One lock covers nonce assignment and submission, so concurrent requests never reuse or skip
+  a nonce; waiting for receipts happens outside the lock, in parallel.
+- A transaction that reverts is replayed with ``eth_call`` on the state it ran on to recover
+  the revert data, which is decoded into a domain exception (:class:`ContractError`).
+- ``simulate=True`` runs the call first and raises without spending gas when it would revert.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TransactionNotFound
+
+from civic_ledger.errors import ChainUnavailable, CivicLedgerError, TransactionFailed
+from civic_ledger.platform.chain import Chain
+from civic_ledger.platform.revert import ErrorDecoder, revert_data_of
+
+_TIP = 1_000_000_000  # 1 gwei priority fee
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    logs: list[Any]
+    raw: Any
+
+
+class Relayer:
+    def __init__(
+        self,
+        chain: Chain,
+        account: LocalAccount,
+        decoder: ErrorDecoder,
+        *,
+        gas: int = 6_000_000,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.chain = chain
+        self.account = account
+        self.address = account.address
+        self.decoder = decoder
+        self.gas = gas
+        self.receipt_timeout = receipt_timeout
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+        self._fee: tuple[float, int] | None = None  # (fetched at, max fee per gas)
+
+    # -- fees and nonces -----------------------------------------------------------------
+
+    def _max_fee(self) -> int:
+        now = time.monotonic()
+        if self._fee is None or now - self._fee[0] > 5.0:
+            block = self.chain.w3.eth.get_block("latest")
+            base = int(block.get("baseFeePerGas", 0) or 0)
+            self._fee = (now, 2 * base + _TIP)
+        return self._fee[1]
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = int(self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+        return self._nonce
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _sign(self, tx: dict[str, Any]) -> bytes:
+        return bytes(self.account.sign_transaction(tx).raw_transaction)
+
+    def _submit(self, txs: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """Assign nonces, sign and send, all under the lock; returns (hash, tx) pairs."""
+        sent: list[tuple[str, dict[str, Any]]] = []
+        with self._lock:
+            fee = self._max_fee()
+            for tx in txs:
+                nonce = self._next_nonce()
+                full = {
+                    "chainId": self.chain.chain_id,
+                    "nonce": nonce,
+                    "maxFeePerGas": fee,
+                    "maxPriorityFeePerGas": min(_TIP, fee),
+                    "value": 0,
+                    **tx,
+                }
+                try:
+                    tx_hash = self.chain.w3.eth.send_raw_transaction(self._sign(full))
+                except Exception as exc:
+                    # Not accepted: the nonce was not used. Re-read it from the chain next time.
+                    self._nonce = None
+                    self._fee = None
+                    data = revert_data_of(exc)
+                    if data:
+                        raise self.decoder.decode(data) from None
+                    raise TransactionFailed(f"the node refused the transaction: {_first_line(exc)}") from None
+                self._nonce = nonce + 1
+                sent.append((HexBytes(tx_hash).to_0x_hex(), full))
+        return sent
+
+    def _wait(self, tx_hash: str) -> Any:
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = 0.002
+        while True:
+            try:
+                return self.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise ChainUnavailable(f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _check(self, receipt: Any, tx: dict[str, Any]) -> Receipt:
+        tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+        if receipt["status"] == 1:
+            return Receipt(tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), list(receipt["logs"]), receipt)
+        raise self._explain_failure(tx, int(receipt["blockNumber"]), tx_hash)
+
+    def _explain_failure(self, tx: dict[str, Any], block_number: int, tx_hash: str) -> CivicLedgerError:
+        call = {"from": self.address, "to": tx.get("to"), "data": tx.get("data"), "gas": tx["gas"], "value": tx.get("value", 0)}
+        try:
+            self.chain.w3.eth.call(call, max(block_number - 1, 0))  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - whatever carried the revert data
+            data = revert_data_of(exc)
+            if data:
+                return self.decoder.decode(data)
+            return TransactionFailed(f"transaction {tx_hash} reverted: {_first_line(exc)}")
+        return TransactionFailed(f"transaction {tx_hash} reverted (out of gas at limit {tx['gas']}?)")
+
+    # -- public API ----------------------------------------------------------------------
+
+    def simulate(self, fn: ContractFunction) -> Any:
+        """Run ``fn`` as an ``eth_call`` from the operator; raise the decoded error if it reverts."""
+        try:
+            return fn.call({"from": self.address, "gas": self.gas})
+        except ContractLogicError as exc:
+            data = revert_data_of(exc)
+            raise (self.decoder.decode(data) if data else TransactionFailed(str(exc))) from None
+
+    def transact(self, fn: ContractFunction, *, gas: int | None = None, simulate: bool = False) -> Receipt:
+        """Send one contract call and wait until it is mined; raise the decoded error on revert."""
+        return self.transact_many([fn], gas=gas, simulate=simulate)[0]
+
+    def transact_many(
+        self, fns: Sequence[ContractFunction], *, gas: int | None = None, simulate: bool = False
+    ) -> list[Receipt]:
+        """Send several calls back to back (consecutive nonces), then wait for all of them.
+
+        Raises the first failure after every transaction has been mined.
+        """
+        if simulate:
+            for fn in fns:
+                self.simulate(fn)
+        txs = [{"to": fn.address, "data": fn._encode_transaction_data(), "gas": gas or self.gas} for fn in fns]
+        sent = self._submit(txs)
+        results: list[Receipt] = []
+        failure: CivicLedgerError | None = None
+        for tx_hash, tx in sent:
+            try:
+                results.append(self._check(self._wait(tx_hash), tx))
+            except CivicLedgerError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return results
+
+    def deploy(self, bytecode: str, constructor_data: bytes = b"", *, gas: int | None = None) -> Receipt:
+        data = "0x" + bytecode.removeprefix("0x") + constructor_data.hex()
+        ((tx_hash, tx),) = self._submit([{"data": data, "gas": gas or max(self.gas, 8_000_000)}])
+        return self._check(self._wait(tx_hash), tx)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,85 @@
+"""The running platform: settings → compiled build → chain → operator → relayer → deployment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from civic_ledger.config import Settings
+from civic_ledger.errors import ConfigError
+from civic_ledger.platform.chain import Chain, connect
+from civic_ledger.platform.compiler import Build, compile_contracts
+from civic_ledger.platform.deploy import Deployment, deploy_all, open_deployment
+from civic_ledger.platform.relayer import Relayer
+from civic_ledger.platform.revert import ErrorDecoder
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    """Decrypt an eth-account keystore; bad path or password is a one-line ConfigError."""
+    try:
+        blob = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"keystore {path} can not be read: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"keystore {path} is not JSON") from None
+    try:
+        key = Account.decrypt(blob, password)
+    except ValueError:
+        raise ConfigError(f"keystore {path}: wrong password (CIVIC_KEYSTORE_PASSWORD)") from None
+    return Account.from_key(key)
+
+
+def operator_account(settings: Settings, chain: Chain) -> LocalAccount:
+    if settings.operator_keystore is not None:
+        return load_keystore(settings.operator_keystore, settings.keystore_password.get_secret_value())
+    return chain.development_key()
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    build: Build
+    chain: Chain
+    operator: LocalAccount
+    relayer: Relayer
+    decoder: ErrorDecoder
+    deployment: Deployment
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        deploy: bool = True,
+        redeploy_changed: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> Platform:
+        say = progress or (lambda _msg: None)
+        say("compiling contracts")
+        build = compile_contracts(settings.build_dir)
+        say(f"opening chain {settings.chain}")
+        chain = connect(settings.chain, settings.data_dir)
+        try:
+            operator = operator_account(settings, chain)
+            decoder = ErrorDecoder((name, art.abi) for name, art in build.artifacts.items())
+            relayer = Relayer(
+                chain, operator, decoder, gas=settings.tx_gas, receipt_timeout=settings.receipt_timeout_s
+            )
+            if deploy:
+                deployment = deploy_all(
+                    chain, build, relayer, settings.data_dir, redeploy_changed=redeploy_changed, progress=say
+                )
+            else:
+                deployment = open_deployment(chain, build, settings.data_dir)
+        except BaseException:
+            chain.close()
+            raise
+        return cls(settings, build, chain, operator, relayer, decoder, deployment)
+
+    def close(self) -> None:
+        self.chain.close()
