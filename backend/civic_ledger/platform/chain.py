@@ -12,10 +12,14 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from web3 import EthereumTesterProvider, HTTPProvider, LegacyWebSocketProvider, Web3
+
+from web3.exceptions import ContractLogicError
 
 from civic_ledger.errors import ChainUnavailable, ConfigError
 from civic_ledger.platform.embedded import EMBEDDED_CHAIN_ID, PersistentEthereumTester, open_embedded
+from civic_ledger.platform.revert import revert_data_of
 
 #: Development chains: the embedded chain, anvil/hardhat (31337) and geth --dev (1337).
 DEVELOPMENT_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, 31337, 1337})
@@ -35,7 +39,12 @@ class _LockedTesterProvider(EthereumTesterProvider):
 
     def make_request(self, method: Any, params: Any) -> Any:
         with self._lock:
-            return super().make_request(method, params)
+            try:
+                return super().make_request(method, params)
+            except TesterTransactionFailed as exc:
+                # Raise what a JSON-RPC node's revert becomes in web3: ContractLogicError + data.
+                data = revert_data_of(exc)
+                raise ContractLogicError("execution reverted", data="0x" + (data or b"").hex()) from None
 
 
 @dataclass

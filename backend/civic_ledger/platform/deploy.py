@@ -42,6 +42,9 @@ class ContractSpec:
 #: Every deployed contract, in dependency order (a contract's arguments may name earlier ones).
 CONTRACTS: list[ContractSpec] = [
     ContractSpec("Notary", lambda a, admin: [admin]),
+    ContractSpec("CitizenRegistry", lambda a, admin: [admin]),
+    ContractSpec("MVoting", lambda a, admin: [admin, a["CitizenRegistry"]]),
+    ContractSpec("CredentialRegistry", lambda a, admin: [admin]),
 ]
 
 

@@ -27,12 +27,13 @@ from eth.db.backends.base import BaseDB
 from eth.exceptions import TransactionNotFound as EVMTransactionNotFound
 from eth_bloom import BloomFilter
 from eth_tester import EthereumTester
-from eth_tester.backends.pyevm.main import PyEVMBackend, setup_tester_chain
+from eth_tester.backends.pyevm.main import PyEVMBackend, _get_vm_for_block_number, setup_tester_chain
 from eth_tester.backends.pyevm.serializers import (
     serialize_transaction,
     serialize_transaction_receipt,
 )
-from eth_tester.exceptions import TransactionNotFound
+from eth.vm.spoof import SpoofTransaction as EVMSpoofTransaction
+from eth_tester.exceptions import TransactionFailed, TransactionNotFound
 from eth_tester.utils.filters import Filter, check_if_log_matches
 from eth_utils import encode_hex
 
@@ -155,6 +156,31 @@ class PersistentPyEVMBackend(PyEVMBackend):
         return serialize_transaction_receipt(
             block, receipts, transaction, index, is_pending, self.chain.get_vm()
         )
+
+    def call(self, transaction: Any, block_number: Any = "latest") -> Any:
+        """``eth_call`` as JSON-RPC nodes run it: free, no balance or fee checks on the sender.
+
+        eth-tester validates the call as a transaction, so a read from an unfunded citizen's
+        address fails with "cannot afford txn gas"; here the message runs without that check.
+        """
+        tx = dict(transaction)
+        tx.setdefault("gas", self._max_available_gas())
+        for fee in ("max_fee_per_gas", "max_priority_fee_per_gas"):
+            tx.pop(fee, None)
+        tx["gas_price"] = 0
+        unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, block_number)
+        evm_tx = EVMSpoofTransaction(unsigned, from_=transaction["from"])
+        state = _get_vm_for_block_number(self.chain, block_number).state
+        snapshot = state.snapshot()
+        try:
+            executor = state.get_transaction_executor()
+            computation = executor.build_computation(executor.build_evm_message(evm_tx), evm_tx)
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            error = computation._error
+            raise TransactionFailed(error.args[0] if error.args and isinstance(error.args[0], bytes) else str(error))
+        return computation.output
 
     def header_bloom(self, block_number: int) -> int:
         return self.chain.chaindb.get_canonical_block_header_by_number(block_number).bloom

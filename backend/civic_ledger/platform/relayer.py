@@ -140,13 +140,17 @@ class Relayer:
 
     # -- public API ----------------------------------------------------------------------
 
-    def simulate(self, fn: ContractFunction) -> Any:
-        """Run ``fn`` as an ``eth_call`` from the operator; raise the decoded error if it reverts."""
+    def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
+        """Run ``fn`` as an ``eth_call`` (from the operator unless ``sender``); decode a revert."""
         try:
-            return fn.call({"from": self.address, "gas": self.gas})
+            # An unfunded sender can pay nothing: gas price 0 (the embedded chain's base fee is 0).
+            tx: dict[str, Any] = {"from": sender, "gasPrice": 0} if sender else {"from": self.address, "gas": self.gas}
+            return fn.call(tx)  # type: ignore[arg-type]
         except ContractLogicError as exc:
             data = revert_data_of(exc)
             raise (self.decoder.decode(data) if data else TransactionFailed(str(exc))) from None
+
+    simulate = call
 
     def transact(self, fn: ContractFunction, *, gas: int | None = None, simulate: bool = False) -> Receipt:
         """Send one contract call and wait until it is mined; raise the decoded error on revert."""

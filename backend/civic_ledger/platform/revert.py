@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +11,8 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from civic_ledger.errors import ContractError, TransactionFailed
+
+_TESTER_REVERT = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.DOTALL)
 
 _PANIC_REASONS = {
     0x01: "assertion failed",
@@ -103,6 +107,15 @@ def revert_data_of(exc: BaseException) -> bytes | None:
                 return raw
         if isinstance(value, dict) and isinstance(value.get("data"), str):
             return _to_bytes(value["data"])
+    # web3's eth-tester provider re-raises reverts as "execution reverted: b'...'" (a bytes repr).
+    match = _TESTER_REVERT.search(str(exc))
+    if match:
+        try:
+            value = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, bytes) and value:
+            return value
     for arg in getattr(exc, "args", ()):
         if isinstance(arg, dict) and isinstance(arg.get("data"), str):
             return _to_bytes(arg["data"])

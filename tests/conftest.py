@@ -1,0 +1,156 @@
+"""Shared fixtures: the real compiler, a real chain (embedded or anvil), real HTTP.
+
+- ``chain_url`` is parametrised over ``embedded`` and ``anvil``; anvil is started from
+  node_modules on a free loopback port for the session and stopped at the end.
+- ``platform`` compiles (cached), opens the chain in a fresh data directory and deploys.
+- ``api`` serves the app with uvicorn on a free loopback port (real HTTP) and yields an
+  ``httpx.Client`` bound to it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from eth_account import Account
+
+from civic_ledger.config import Settings
+from civic_ledger.main import create_app
+from civic_ledger.platform.compiler import NODE_MODULES, PROJECT_ROOT
+from civic_ledger.platform.runtime import Platform
+
+BUILD_DIR = PROJECT_ROOT / "build"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def anvil_binary() -> str:
+    native = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+    if native.exists():
+        return str(native)
+    wrapper = NODE_MODULES / ".bin" / "anvil"
+    if wrapper.exists():
+        return str(wrapper)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise RuntimeError("anvil not found: run `npm install` (package @foundry-rs/anvil)")
+
+
+class Anvil:
+    """An anvil node on a free loopback port, for the duration of a fixture."""
+
+    def __init__(self, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [anvil_binary(), "--port", str(self.port), "--host", "127.0.0.1", "--silent", *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+                if r.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"anvil exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("anvil did not start within 30 s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def chain_url(request: pytest.FixtureRequest) -> str:
+    """Parametrises a test over both chains. Use ``platform``/``api`` rather than this directly."""
+    if request.param == "embedded":
+        return "embedded"
+    return str(request.getfixturevalue("anvil").url)
+
+
+def make_settings(chain: str, data_dir: Path, **extra: object) -> Settings:
+    return Settings(chain=chain, data_dir=data_dir, build_dir=BUILD_DIR, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(chain_url: str, tmp_path: Path) -> Settings:
+    return make_settings(chain_url, tmp_path / "data")
+
+
+@pytest.fixture
+def platform(settings: Settings) -> Iterator[Platform]:
+    p = Platform.start(settings)
+    yield p
+    p.close()
+
+
+class LiveServer:
+    """uvicorn serving the app on a loopback port, in a thread of the test process."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(platform.settings, platform=platform)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@pytest.fixture
+def api(platform: Platform) -> Iterator[httpx.Client]:
+    """An HTTP client talking to the API over real loopback HTTP."""
+    server = LiveServer(platform)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        yield client
+    server.stop()
+
+
+@pytest.fixture
+def new_account():
+    """Factory of fresh keys (citizens, agencies): ``new_account()`` → eth-account LocalAccount."""
+
+    def make():  # type: ignore[no-untyped-def]
+        return Account.create()
+
+    return make
+

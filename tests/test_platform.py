@@ -1,0 +1,196 @@
+"""Platform: compiler, chains (embedded and anvil), deploy manifest, relayer, errors, API skeleton."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_utils import keccak
+
+from civic_ledger.errors import ContractError, DeploymentMismatch
+from civic_ledger.platform.compiler import compile_contracts
+from civic_ledger.platform.deploy import manifest_path
+from civic_ledger.platform.runtime import Platform
+from tests.conftest import make_settings
+
+
+def doc_hash(n: int | str) -> str:
+    return "0x" + keccak(text=f"document {n}").hex()
+
+
+# -- compiler ------------------------------------------------------------------------------
+
+
+def test_two_clean_builds_give_identical_bytecode(tmp_path: Path) -> None:
+    first = compile_contracts(tmp_path / "a", force=True)
+    second = compile_contracts(tmp_path / "b", force=True)
+    assert first.artifacts.keys() == second.artifacts.keys()
+    for name, art in first.artifacts.items():
+        assert art.bytecode == second.artifacts[name].bytecode, name
+        assert art.deployed_bytecode == second.artifacts[name].deployed_bytecode, name
+    assert first.build_hash == second.build_hash
+    assert first.compiler_version.startswith("0.8.28+commit")
+    cached = json.loads((tmp_path / "a" / "contracts.json").read_text())
+    assert set(cached) >= {"abi", "artifacts", "compiler_version", "source_hashes", "settings"} - {"abi"}
+    assert cached["settings"]["evmVersion"] == "cancun"
+    assert cached["settings"]["optimizer"]["enabled"] is True
+
+
+def test_build_is_cached_until_a_source_changes(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    source = contracts / "Tiny.sol"
+    source.write_text("// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\ncontract Tiny { uint256 public x = 1; }\n")
+    one = compile_contracts(tmp_path / "build", contracts)
+    stamp = (tmp_path / "build" / "contracts.json").stat().st_mtime_ns
+    again = compile_contracts(tmp_path / "build", contracts)
+    assert again.build_hash == one.build_hash
+    assert (tmp_path / "build" / "contracts.json").stat().st_mtime_ns == stamp  # not rewritten
+    source.write_text(source.read_text().replace("x = 1", "x = 2"))
+    changed = compile_contracts(tmp_path / "build", contracts)
+    assert changed.build_hash != one.build_hash
+    assert changed.artifacts["Tiny"].bytecode != one.artifacts["Tiny"].bytecode
+
+
+# -- chains, deploy, relayer ---------------------------------------------------------------
+
+
+def test_deploy_writes_a_manifest_and_restart_reuses_it(platform: Platform) -> None:
+    path = manifest_path(platform.settings.data_dir, platform.chain.chain_id)
+    manifest = json.loads(path.read_text())
+    assert manifest["chain_id"] == platform.chain.chain_id
+    assert manifest["compiler_version"] == platform.build.compiler_version
+    for name in ("Notary", "CitizenRegistry"):
+        entry = manifest["contracts"][name]
+        code = bytes(platform.chain.w3.eth.get_code(entry["address"]))
+        assert "0x" + keccak(code).hex() == entry["code_hash"]
+        assert entry["tx"].startswith("0x") and entry["block"] >= 1
+    head = platform.chain.head()
+    settings = platform.settings
+    platform.close()
+    again = Platform.start(settings)
+    try:
+        assert again.deployment.addresses() == {n: e["address"] for n, e in manifest["contracts"].items()}
+        assert again.chain.head() == head  # nothing redeployed
+    finally:
+        again.close()
+
+
+def test_manifest_that_does_not_match_the_chain_is_a_clear_error(platform: Platform) -> None:
+    path = manifest_path(platform.settings.data_dir, platform.chain.chain_id)
+    manifest = json.loads(path.read_text())
+    manifest["contracts"]["Notary"]["address"] = "0x" + "12" * 20
+    path.write_text(json.dumps(manifest))
+    settings = platform.settings
+    platform.close()
+    with pytest.raises(DeploymentMismatch, match="Notary at 0x1212.*no code on chain"):
+        Platform.start(settings)
+
+
+def test_revert_is_decoded_into_the_contract_error(platform: Platform) -> None:
+    notary = platform.deployment.contract("Notary")
+    h = bytes.fromhex(doc_hash("once")[2:])
+    platform.relayer.transact(notary.functions.anchor(h, b"\0" * 32))
+    with pytest.raises(ContractError) as caught:
+        platform.relayer.transact(notary.functions.anchor(h, b"\0" * 32))
+    err = caught.value
+    assert err.error_name == "NotaryAlreadyAnchored"
+    assert err.error_args == {"documentHash": h, "sequence": 1}
+    assert err.status == 409
+    with pytest.raises(ContractError, match="NotaryEmptyHash"):
+        platform.relayer.transact(notary.functions.anchor(b"\0" * 32, b"\0" * 32), simulate=True)
+
+
+def test_role_checks_of_openzeppelin_are_decoded(platform: Platform, new_account) -> None:  # type: ignore[no-untyped-def]
+    notary = platform.deployment.contract("Notary")
+    stranger = new_account()
+    with pytest.raises(ContractError) as caught:
+        platform.relayer.call(notary.functions.anchor(b"\1" * 32, b"\0" * 32), sender=stranger.address)
+    assert caught.value.error_name == "AccessControlUnauthorizedAccount"
+    assert caught.value.error_args["account"] == stranger.address
+    assert caught.value.status == 403
+
+
+# -- API -----------------------------------------------------------------------------------
+
+
+def test_health_and_chain(api: httpx.Client, platform: Platform) -> None:
+    health = api.get("/health").json()
+    assert health["status"] == "ok" and health["chain_reachable"] and health["deployment_matches"]
+    info = api.get("/chain").json()
+    assert info["chain_id"] == platform.chain.chain_id
+    assert set(info["contracts"]) >= {"Notary", "CitizenRegistry"}
+    assert info["compiler_version"].startswith("0.8.28")
+    assert api.get("/openapi.json").status_code == 200
+
+
+def test_anchor_through_the_api_and_errors_are_4xx_json(api: httpx.Client) -> None:
+    created = api.post("/notary/anchors", json={"document_hash": doc_hash(1), "kind": "audit-trail"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["sequence"] == 1 and body["tx_hash"].startswith("0x")
+    assert api.get(f"/notary/anchors/{doc_hash(1)}").json()["block_number"] == body["block_number"]
+
+    again = api.post("/notary/anchors", json={"document_hash": doc_hash(1)})
+    assert again.status_code == 409
+    assert again.json()["error"] == "NotaryAlreadyAnchored"
+    assert "sequence=1" in again.json()["message"]
+
+    bad = api.post("/notary/anchors", json={"document_hash": "0x1234"})
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "invalid_input"
+    assert "document_hash" in bad.json()["message"] and "32 bytes" in bad.json()["message"]
+
+    missing = api.get(f"/notary/anchors/{doc_hash('never')}")
+    assert missing.status_code == 404 and missing.json()["error"] == "anchor_not_found"
+
+
+def test_fifty_concurrent_relayed_transactions_are_all_mined_with_distinct_nonces(
+    api: httpx.Client, platform: Platform
+) -> None:
+    start_nonce = platform.chain.w3.eth.get_transaction_count(platform.operator.address)
+
+    def anchor(i: int) -> httpx.Response:
+        return api.post("/notary/anchors", json={"document_hash": doc_hash(f"concurrent {i}")})
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(anchor, range(50)))
+    assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses if r.status_code != 201]
+    hashes = {r.json()["tx_hash"] for r in responses}
+    assert len(hashes) == 50
+    nonces = sorted(platform.chain.w3.eth.get_transaction(h)["nonce"] for h in hashes)
+    assert nonces == list(range(start_nonce, start_nonce + 50))
+    assert sorted(r.json()["sequence"] for r in responses) == list(range(1, 51))
+    assert platform.deployment.contract("Notary").functions.anchorCount().call() == 50
+
+
+# -- configuration -------------------------------------------------------------------------
+
+
+def test_development_keys_are_refused_on_other_chains(anvil, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Anvil
+
+    other = Anvil("--chain-id", "4242")
+    try:
+        from civic_ledger.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="chain id 4242 is not a development chain"):
+            Platform.start(make_settings(other.url, tmp_path / "d"))
+    finally:
+        other.stop()
+
+
+def test_eip712_helper_matches_the_contract_typehash_and_signature_check(platform: Platform, new_account) -> None:  # type: ignore[no-untyped-def]
+    from civic_ledger.platform import eip712
+    from tests.helpers import REGISTER_TYPES, make_registrar, register_citizen
+
+    registry = platform.deployment.contract("CitizenRegistry")
+    assert eip712.typehash("RegisterCitizen", REGISTER_TYPES) == registry.functions.REGISTER_CITIZEN_TYPEHASH().call()
+    registrar = make_registrar(platform)
+    citizen = new_account()
+    citizen_id = register_citizen(platform, registrar, citizen.address, district=7)
+    assert citizen_id == 1
+    assert registry.functions.eligibilityOf(citizen.address).call()[:3] == [1, True, 7]
