@@ -33,6 +33,16 @@ DataDirOpt = Annotated[
 ]
 
 
+def _add_area_commands() -> None:
+    from civic_ledger.credentials.cli import app as credentials_app
+    from civic_ledger.identity.cli import app as identity_app
+    from civic_ledger.voting.cli import app as voting_app
+
+    app.add_typer(identity_app, name="identity", help="Citizen Card identity: keystores, registration, key rotation, sign-in.")
+    app.add_typer(voting_app, name="voting", help="M-Voting: polls, signed ballots, results, recount.")
+    app.add_typer(credentials_app, name="credentials", help="Online credentials: issue, revoke, verify, present.")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with CLI flags on top; bad values exit with one line."""
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -148,6 +158,9 @@ def _print_status(platform: Any) -> None:
     for name, e in d.entries.items():
         table.add_row(name, e["address"], str(e["block"]), e["tx"][:18] + "…", "[green]matches[/]")
     console.print(table)
+
+
+_add_area_commands()
 
 
 def main() -> None:

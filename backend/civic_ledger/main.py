@@ -11,8 +11,11 @@ from civic_ledger import __version__
 from civic_ledger.api import system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.config import Settings, get_settings
+from civic_ledger.credentials.router import router as credentials_router
+from civic_ledger.identity.router import auth_router, router as identity_router
 from civic_ledger.notary.router import router as notary_router
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.voting.router import router as voting_router
 
 DESCRIPTION = """
 Blockchain-backed civic records for a city: every record lives in a Solidity contract on an
@@ -42,4 +45,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(notary_router)
+    app.include_router(auth_router)
+    app.include_router(identity_router)
+    app.include_router(voting_router)
+    app.include_router(credentials_router)
     return app
