@@ -60,11 +60,11 @@ class Platform:
         progress: Callable[[str], None] | None = None,
     ) -> Platform:
         say = progress or (lambda _msg: None)
-        say("compiling contracts")
-        build = compile_contracts(settings.build_dir)
         say(f"opening chain {settings.chain}")
-        chain = connect(settings.chain, settings.data_dir)
+        chain = connect(settings.chain, settings.data_dir)  # bad configuration fails here, first
         try:
+            say("compiling contracts")
+            build = compile_contracts(settings.build_dir)
             operator = operator_account(settings, chain)
             decoder = ErrorDecoder((name, art.abi) for name, art in build.artifacts.items())
             relayer = Relayer(
