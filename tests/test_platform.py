@@ -194,3 +194,23 @@ def test_eip712_helper_matches_the_contract_typehash_and_signature_check(platfor
     citizen_id = register_citizen(platform, registrar, citizen.address, district=7)
     assert citizen_id == 1
     assert registry.functions.eligibilityOf(citizen.address).call()[:3] == [1, True, 7]
+
+
+def test_relayer_recovers_when_another_client_used_the_operator_nonce(platform: Platform) -> None:
+    notary = platform.deployment.contract("Notary")
+    platform.relayer.transact(notary.functions.anchor(b"\3" * 32, b"\0" * 32))
+    # Someone else sends from the operator account behind the relayer's back.
+    signed = platform.operator.sign_transaction(
+        {
+            "to": platform.operator.address,
+            "value": 0,
+            "gas": 21000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 10**9,
+            "nonce": platform.chain.w3.eth.get_transaction_count(platform.operator.address),
+            "chainId": platform.chain.chain_id,
+        }
+    )
+    platform.chain.w3.eth.wait_for_transaction_receipt(platform.chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = platform.relayer.transact(notary.functions.anchor(b"\4" * 32, b"\0" * 32))
+    assert notary.functions.anchorOf(b"\4" * 32).call()[1] == receipt.block_number

@@ -79,6 +79,17 @@ class Relayer:
     def _sign(self, tx: dict[str, Any]) -> bytes:
         return bytes(self.account.sign_transaction(tx).raw_transaction)
 
+    def _send(self, tx: dict[str, Any]) -> Any:
+        """Send; if the node says our nonce is stale (another client used the operator
+        account), re-read the nonce from the chain and try once more."""
+        try:
+            return self.chain.w3.eth.send_raw_transaction(self._sign(tx))
+        except Exception as exc:
+            if "nonce" not in str(exc).lower():
+                raise
+            tx["nonce"] = int(self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+            return self.chain.w3.eth.send_raw_transaction(self._sign(tx))
+
     def _submit(self, txs: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         """Assign nonces, sign and send, all under the lock; returns (hash, tx) pairs."""
         sent: list[tuple[str, dict[str, Any]]] = []
@@ -95,7 +106,7 @@ class Relayer:
                     **tx,
                 }
                 try:
-                    tx_hash = self.chain.w3.eth.send_raw_transaction(self._sign(full))
+                    tx_hash = self._send(full)
                 except Exception as exc:
                     # Not accepted: the nonce was not used. Re-read it from the chain next time.
                     self._nonce = None
@@ -104,7 +115,7 @@ class Relayer:
                     if data:
                         raise self.decoder.decode(data) from None
                     raise TransactionFailed(f"the node refused the transaction: {_first_line(exc)}") from None
-                self._nonce = nonce + 1
+                self._nonce = int(full["nonce"]) + 1
                 sent.append((HexBytes(tx_hash).to_0x_hex(), full))
         return sent
 
