@@ -55,6 +55,20 @@ def test_build_is_cached_until_a_source_changes(tmp_path: Path) -> None:
     assert changed.artifacts["Tiny"].bytecode != one.artifacts["Tiny"].bytecode
 
 
+def test_compile_error_shows_the_compiler_message_with_file_and_line(tmp_path: Path) -> None:
+    from civic_ledger.errors import CompileError
+
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "Broken.sol").write_text("pragma solidity 0.8.28;\ncontract Broken {\n  function f( }\n}\n")
+    with pytest.raises(CompileError) as caught:
+        compile_contracts(tmp_path / "build", contracts)
+    message = caught.value.message
+    assert "ParserError" in message
+    assert "contracts/Broken.sol:3:" in message
+    assert "Traceback" not in message
+
+
 # -- chains, deploy, relayer ---------------------------------------------------------------
 
 
@@ -173,12 +187,30 @@ def test_fifty_concurrent_relayed_transactions_are_all_mined_with_distinct_nonce
 def test_development_keys_are_refused_on_other_chains(anvil, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import Anvil
 
+    from eth_account import Account
+
+    from civic_ledger.errors import ConfigError
+
     other = Anvil("--chain-id", "4242")
     try:
-        from civic_ledger.errors import ConfigError
-
         with pytest.raises(ConfigError, match="chain id 4242 is not a development chain"):
             Platform.start(make_settings(other.url, tmp_path / "d"))
+
+        # With an encrypted operator keystore (funded on that chain) it deploys and relays.
+        funded_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil account 1
+        keystore = tmp_path / "operator.json"
+        keystore.write_text(json.dumps(Account.encrypt(funded_key, "s3cret")))
+        with pytest.raises(ConfigError, match="wrong password"):
+            Platform.start(make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="nope"))
+        p = Platform.start(make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="s3cret"))
+        try:
+            assert p.chain.chain_id == 4242 and not p.chain.is_development
+            assert p.operator.address == Account.from_key(funded_key).address
+            notary = p.deployment.contract("Notary")
+            p.relayer.transact(notary.functions.anchor(b"\5" * 32, b"\0" * 32))
+            assert notary.functions.anchorCount().call() == 1
+        finally:
+            p.close()
     finally:
         other.stop()
 
