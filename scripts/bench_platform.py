@@ -116,9 +116,11 @@ def run(json_out: bool = False, n: int = 200) -> dict[str, object]:
         finally:
             node.stop()
     out["relayed_vs_naive_embedded"] = round(
-        float(out["relayed_tx_per_s_embedded"]) / float(out["naive_transact_tx_per_s_embedded"]), 2  # type: ignore[arg-type]
+        float(out["relayed_tx_per_s_embedded"]) / float(out["naive_transact_tx_per_s_embedded"]),
+        2,  # type: ignore[arg-type]
     )
     out["relayed_vs_naive_anvil"] = round(
-        float(out["relayed_tx_per_s_anvil"]) / float(out["naive_transact_tx_per_s_anvil"]), 2  # type: ignore[arg-type]
+        float(out["relayed_tx_per_s_anvil"]) / float(out["naive_transact_tx_per_s_anvil"]),
+        2,  # type: ignore[arg-type]
     )
     return out

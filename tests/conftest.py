@@ -63,7 +63,9 @@ class Anvil:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                r = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+                r = httpx.post(
+                    self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1
+                )
                 if r.status_code == 200:
                     return
             except httpx.HTTPError:
@@ -153,4 +155,3 @@ def new_account():
         return Account.create()
 
     return make
-

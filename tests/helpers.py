@@ -68,7 +68,15 @@ def register_citizen(
     signature = typed.sign(registrar)
     platform.relayer.transact(
         registry.functions.registerCitizen(
-            account, district, birth_year, residency, record_hash, registrar.address, nonce, message["deadline"], signature
+            account,
+            district,
+            birth_year,
+            residency,
+            record_hash,
+            registrar.address,
+            nonce,
+            message["deadline"],
+            signature,
         )
     )
     return int(registry.functions.citizenIdOf(account).call())

@@ -28,7 +28,9 @@ def doc_hash(n: int | str) -> str:
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(CIVIC_DATA_DIR=str(data_dir), CIVIC_PORT=str(port), CIVIC_BUILD_DIR=str(BUILD_DIR), CIVIC_CHAIN="embedded")
+    env.update(
+        CIVIC_DATA_DIR=str(data_dir), CIVIC_PORT=str(port), CIVIC_BUILD_DIR=str(BUILD_DIR), CIVIC_CHAIN="embedded"
+    )
     return env
 
 
@@ -127,7 +129,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["status", "--chain", "http://127.0.0.1:9"], "cannot reach the Ethereum node at http://127.0.0.1:9: connection refused"),
+        (
+            ["status", "--chain", "http://127.0.0.1:9"],
+            "cannot reach the Ethereum node at http://127.0.0.1:9: connection refused",
+        ),
         (["status", "--chain", "mainnet"], "unknown chain 'mainnet'"),
         (["serve", "--data-dir", "/etc/hostname/data"], "data directory /etc/hostname/data can not be created"),
         (["serve", "--port", "99999"], "invalid setting port"),

@@ -43,7 +43,9 @@ def test_build_is_cached_until_a_source_changes(tmp_path: Path) -> None:
     contracts = tmp_path / "contracts"
     contracts.mkdir()
     source = contracts / "Tiny.sol"
-    source.write_text("// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\ncontract Tiny { uint256 public x = 1; }\n")
+    source.write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\ncontract Tiny { uint256 public x = 1; }\n"
+    )
     one = compile_contracts(tmp_path / "build", contracts)
     stamp = (tmp_path / "build" / "contracts.json").stat().st_mtime_ns
     again = compile_contracts(tmp_path / "build", contracts)
@@ -185,11 +187,10 @@ def test_fifty_concurrent_relayed_transactions_are_all_mined_with_distinct_nonce
 
 
 def test_development_keys_are_refused_on_other_chains(anvil, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import Anvil
-
     from eth_account import Account
 
     from civic_ledger.errors import ConfigError
+    from tests.conftest import Anvil
 
     other = Anvil("--chain-id", "4242")
     try:
@@ -201,8 +202,12 @@ def test_development_keys_are_refused_on_other_chains(anvil, tmp_path: Path) -> 
         keystore = tmp_path / "operator.json"
         keystore.write_text(json.dumps(Account.encrypt(funded_key, "s3cret")))
         with pytest.raises(ConfigError, match="wrong password"):
-            Platform.start(make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="nope"))
-        p = Platform.start(make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="s3cret"))
+            Platform.start(
+                make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="nope")
+            )
+        p = Platform.start(
+            make_settings(other.url, tmp_path / "d", operator_keystore=keystore, keystore_password="s3cret")
+        )
         try:
             assert p.chain.chain_id == 4242 and not p.chain.is_development
             assert p.operator.address == Account.from_key(funded_key).address
@@ -243,6 +248,8 @@ def test_relayer_recovers_when_another_client_used_the_operator_nonce(platform: 
             "chainId": platform.chain.chain_id,
         }
     )
-    platform.chain.w3.eth.wait_for_transaction_receipt(platform.chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    platform.chain.w3.eth.wait_for_transaction_receipt(
+        platform.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
     receipt = platform.relayer.transact(notary.functions.anchor(b"\4" * 32, b"\0" * 32))
     assert notary.functions.anchorOf(b"\4" * 32).call()[1] == receipt.block_number

@@ -105,7 +105,18 @@ def _status_for(name: str) -> int:
     lowered = name.lower()
     if any(w in lowered for w in ("notfound", "unknown", "notregistered", "nosuch")):
         return 404
-    if any(w in lowered for w in ("unauthorized", "accesscontrol", "forbidden", "notrole", "invalidsigner", "badsignature", "invalidsignature")):
+    if any(
+        w in lowered
+        for w in (
+            "unauthorized",
+            "accesscontrol",
+            "forbidden",
+            "notrole",
+            "invalidsigner",
+            "badsignature",
+            "invalidsignature",
+        )
+    ):
         return 403
     if any(w in lowered for w in ("already", "duplicate", "used", "replayed", "invalidaccountnonce")):
         return 409

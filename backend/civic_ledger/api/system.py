@@ -75,7 +75,9 @@ def chain_info(platform: PlatformDep) -> ChainOut:
         compiler_version=d.compiler_version,
         manifest=str(d.manifest_path),
         contracts={
-            name: ContractOut(address=e["address"], deploy_tx=e["tx"], deploy_block=e["block"], code_hash=e["code_hash"])
+            name: ContractOut(
+                address=e["address"], deploy_tx=e["tx"], deploy_block=e["block"], code_hash=e["code_hash"]
+            )
             for name, e in d.entries.items()
         },
     )

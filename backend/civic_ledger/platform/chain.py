@@ -14,7 +14,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from web3 import EthereumTesterProvider, HTTPProvider, LegacyWebSocketProvider, Web3
-
 from web3.exceptions import ContractLogicError
 
 from civic_ledger.errors import ChainUnavailable, ConfigError

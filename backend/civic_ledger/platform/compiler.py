@@ -117,9 +117,7 @@ def _normalise(unit: str, importer: str) -> str:
 
 def collect_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
     """Every source unit reachable from contracts/, by its source unit name, with its text."""
-    pending = [
-        p.relative_to(contracts_dir.parent).as_posix() for p in sorted(contracts_dir.rglob("*.sol"))
-    ]
+    pending = [p.relative_to(contracts_dir.parent).as_posix() for p in sorted(contracts_dir.rglob("*.sol"))]
     root = contracts_dir.parent
     sources: dict[str, str] = {}
     while pending:

@@ -25,6 +25,7 @@ from eth.abc import AtomicWriteBatchAPI
 from eth.db.atomic import AtomicDB, AtomicDBWriteBatch
 from eth.db.backends.base import BaseDB
 from eth.exceptions import TransactionNotFound as EVMTransactionNotFound
+from eth.vm.spoof import SpoofTransaction as EVMSpoofTransaction
 from eth_bloom import BloomFilter
 from eth_tester import EthereumTester
 from eth_tester.backends.pyevm.main import PyEVMBackend, _get_vm_for_block_number, setup_tester_chain
@@ -32,7 +33,6 @@ from eth_tester.backends.pyevm.serializers import (
     serialize_transaction,
     serialize_transaction_receipt,
 )
-from eth.vm.spoof import SpoofTransaction as EVMSpoofTransaction
 from eth_tester.exceptions import TransactionFailed, TransactionNotFound
 from eth_tester.utils.filters import Filter, check_if_log_matches
 from eth_utils import encode_hex
@@ -97,9 +97,8 @@ class SQLiteAtomicDB(AtomicDB):
 
     @contextmanager
     def atomic_batch(self) -> Iterator[AtomicWriteBatchAPI]:
-        with self.kv.transaction():
-            with AtomicDBWriteBatch._commit_unless_raises(self) as batch:
-                yield batch
+        with self.kv.transaction(), AtomicDBWriteBatch._commit_unless_raises(self) as batch:
+            yield batch
 
 
 class PersistentPyEVMBackend(PyEVMBackend):
@@ -140,7 +139,9 @@ class PersistentPyEVMBackend(PyEVMBackend):
             for i, tx in enumerate(pending.transactions):
                 if tx.hash == transaction_hash:
                     return pending, tx, i
-            raise TransactionNotFound(f"No transaction found for transaction hash: {encode_hex(transaction_hash)}") from None
+            raise TransactionNotFound(
+                f"No transaction found for transaction hash: {encode_hex(transaction_hash)}"
+            ) from None
         block = self.chain.get_canonical_block_by_number(block_number)
         return block, block.transactions[index], index
 
@@ -153,9 +154,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
         block, transaction, index = self._locate(transaction_hash)
         is_pending = block.number == self.chain.get_block().number
         receipts = block.get_receipts(self.chain.chaindb)
-        return serialize_transaction_receipt(
-            block, receipts, transaction, index, is_pending, self.chain.get_vm()
-        )
+        return serialize_transaction_receipt(block, receipts, transaction, index, is_pending, self.chain.get_vm())
 
     def call(self, transaction: Any, block_number: Any = "latest") -> Any:
         """``eth_call`` as JSON-RPC nodes run it: free, no balance or fee checks on the sender.

@@ -135,11 +135,19 @@ class Relayer:
     def _check(self, receipt: Any, tx: dict[str, Any]) -> Receipt:
         tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
         if receipt["status"] == 1:
-            return Receipt(tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), list(receipt["logs"]), receipt)
+            return Receipt(
+                tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), list(receipt["logs"]), receipt
+            )
         raise self._explain_failure(tx, int(receipt["blockNumber"]), tx_hash)
 
     def _explain_failure(self, tx: dict[str, Any], block_number: int, tx_hash: str) -> CivicLedgerError:
-        call = {"from": self.address, "to": tx.get("to"), "data": tx.get("data"), "gas": tx["gas"], "value": tx.get("value", 0)}
+        call = {
+            "from": self.address,
+            "to": tx.get("to"),
+            "data": tx.get("data"),
+            "gas": tx["gas"],
+            "value": tx.get("value", 0),
+        }
         try:
             self.chain.w3.eth.call(call, max(block_number - 1, 0))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - whatever carried the revert data

@@ -73,7 +73,9 @@ class ErrorDecoder:
             values = abi_decode([_canonical_type(p) for p in inputs], body)
         except Exception:  # noqa: BLE001 - malformed data: still name the error
             values = ()
-        args = {p["name"] or f"arg{i}": _clean(v, p["type"]) for i, (p, v) in enumerate(zip(inputs, values, strict=False))}
+        args = {
+            p["name"] or f"arg{i}": _clean(v, p["type"]) for i, (p, v) in enumerate(zip(inputs, values, strict=False))
+        }
         return ContractError(name, args, contract)
 
 

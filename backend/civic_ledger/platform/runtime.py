@@ -67,9 +67,7 @@ class Platform:
             build = compile_contracts(settings.build_dir)
             operator = operator_account(settings, chain)
             decoder = ErrorDecoder((name, art.abi) for name, art in build.artifacts.items())
-            relayer = Relayer(
-                chain, operator, decoder, gas=settings.tx_gas, receipt_timeout=settings.receipt_timeout_s
-            )
+            relayer = Relayer(chain, operator, decoder, gas=settings.tx_gas, receipt_timeout=settings.receipt_timeout_s)
             if deploy:
                 deployment = deploy_all(
                     chain, build, relayer, settings.data_dir, redeploy_changed=redeploy_changed, progress=say
