@@ -253,3 +253,25 @@ def test_relayer_recovers_when_another_client_used_the_operator_nonce(platform: 
     )
     receipt = platform.relayer.transact(notary.functions.anchor(b"\4" * 32, b"\0" * 32))
     assert notary.functions.anchorOf(b"\4" * 32).call()[1] == receipt.block_number
+
+
+def test_custom_error_with_a_single_string_argument_keeps_its_name(platform: Platform, tmp_path: Path) -> None:
+    """eth-tester's provider reads ABI-string-shaped revert data as a reason; we must not."""
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "Thrower.sol").write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\n"
+        "contract Thrower { error ThrowerFailed(string reason);\n"
+        '  function f() external pure { revert ThrowerFailed("nope"); } }\n'
+    )
+    art = compile_contracts(tmp_path / "build", contracts).artifact("Thrower")
+    receipt = platform.relayer.deploy(art.bytecode)
+    thrower = platform.chain.w3.eth.contract(address=receipt.raw["contractAddress"], abi=art.abi)
+    platform.relayer.decoder.add_abi("Thrower", art.abi)
+    with pytest.raises(ContractError) as caught:
+        platform.relayer.call(thrower.functions.f())
+    assert caught.value.error_name == "ThrowerFailed"
+    assert caught.value.error_args == {"reason": "nope"}
+    with pytest.raises(ContractError) as mined:
+        platform.relayer.transact(thrower.functions.f())
+    assert mined.value.error_name == "ThrowerFailed"

@@ -178,7 +178,11 @@ class PersistentPyEVMBackend(PyEVMBackend):
             state.revert(snapshot)
         if computation.is_error:
             error = computation._error
-            raise TransactionFailed(error.args[0] if error.args and isinstance(error.args[0], bytes) else str(error))
+            if error.args and isinstance(error.args[0], bytes):
+                # Hex text, not bytes: web3's eth-tester provider would read bytes that look like
+                # an ABI string as a revert reason and drop the selector of `error X(string)`.
+                raise TransactionFailed("0x" + error.args[0].hex())
+            raise TransactionFailed(str(error))
         return computation.output
 
     def header_bloom(self, block_number: int) -> int:

@@ -14,6 +14,8 @@ from civic_ledger.errors import ContractError, TransactionFailed
 
 _TESTER_REVERT = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.DOTALL)
 
+_TESTER_HEX_REVERT = re.compile(r"execution reverted: 0x((?:[0-9a-fA-F]{2})+)\s*$")
+
 _PANIC_REASONS = {
     0x01: "assertion failed",
     0x11: "arithmetic overflow or underflow",
@@ -110,6 +112,9 @@ def revert_data_of(exc: BaseException) -> bytes | None:
         if isinstance(value, dict) and isinstance(value.get("data"), str):
             return _to_bytes(value["data"])
     # web3's eth-tester provider re-raises reverts as "execution reverted: b'...'" (a bytes repr).
+    hex_match = _TESTER_HEX_REVERT.search(str(exc))
+    if hex_match:
+        return bytes.fromhex(hex_match.group(1))
     match = _TESTER_REVERT.search(str(exc))
     if match:
         try:
