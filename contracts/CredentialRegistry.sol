@@ -14,7 +14,8 @@ import {ICredentialRegistry} from "./interfaces/ICredentialRegistry.sol";
 /// @dev Gas layout. An anchor is one storage slot (compact 1-based indices of issuer, issuer key
 /// and type, timestamp, count, flags), so anchoring costs one fresh slot. The nonce of an issuer
 /// key is packed with its validity window, so checking the key and burning the nonce touch one
-/// slot. The type permission stores the type's compact index, so one read both checks the
+/// slot; issue, issueBatch and revoke take no nonce (they can take effect only once) and skip
+/// that write. Single and batch anchoring emit separate events so a single issuance logs only the key. The type permission stores the type's compact index, so one read both checks the
 /// permission and yields the index. Status: a single credential keeps its revoked/suspended flags
 /// in its anchor slot (revoking rewrites a slot the check has already loaded); a batch keeps two
 /// bitmaps keyed by position, so 256 credentials of a batch share a storage word.
@@ -23,14 +24,14 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
 
     /// @inheritdoc ICredentialRegistry
     bytes32 public constant ISSUE_TYPEHASH =
-        keccak256("Issue(bytes32 issuerId,bytes32 typeId,bytes32 credentialHash,uint256 nonce,uint256 deadline)");
+        keccak256("Issue(bytes32 issuerId,bytes32 typeId,bytes32 credentialHash,uint256 deadline)");
     /// @inheritdoc ICredentialRegistry
     bytes32 public constant ISSUE_BATCH_TYPEHASH = keccak256(
-        "IssueBatch(bytes32 issuerId,bytes32 typeId,bytes32 root,uint32 count,uint256 nonce,uint256 deadline)"
+        "IssueBatch(bytes32 issuerId,bytes32 typeId,bytes32 root,uint32 count,uint256 deadline)"
     );
     /// @inheritdoc ICredentialRegistry
     bytes32 public constant REVOKE_TYPEHASH = keccak256(
-        "Revoke(bytes32 issuerId,bytes32[] anchorIds,uint256[] positions,uint256 nonce,uint256 deadline)"
+        "Revoke(bytes32 issuerId,bytes32[] anchorIds,uint256[] positions,uint256 deadline)"
     );
     /// @inheritdoc ICredentialRegistry
     bytes32 public constant SUSPEND_TYPEHASH = keccak256(
@@ -136,12 +137,11 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         bytes32 typeId,
         bytes32 credentialHash,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external {
-        bytes32 structHash = keccak256(abi.encode(ISSUE_TYPEHASH, issuerId, typeId, credentialHash, nonce, deadline));
-        (uint32 issuerIndex, uint32 keyIndex) = _useSignedKey(issuerId, key, nonce, deadline, structHash, signature);
+        bytes32 structHash = keccak256(abi.encode(ISSUE_TYPEHASH, issuerId, typeId, credentialHash, deadline));
+        (uint32 issuerIndex, uint32 keyIndex) = _checkSignedKey(issuerId, key, deadline, structHash, signature);
         _anchor(issuerId, typeId, credentialHash, 1, false, key, issuerIndex, keyIndex);
     }
 
@@ -152,13 +152,11 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         bytes32 root,
         uint32 count,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external {
-        bytes32 structHash =
-            keccak256(abi.encode(ISSUE_BATCH_TYPEHASH, issuerId, typeId, root, count, nonce, deadline));
-        (uint32 issuerIndex, uint32 keyIndex) = _useSignedKey(issuerId, key, nonce, deadline, structHash, signature);
+        bytes32 structHash = keccak256(abi.encode(ISSUE_BATCH_TYPEHASH, issuerId, typeId, root, count, deadline));
+        (uint32 issuerIndex, uint32 keyIndex) = _checkSignedKey(issuerId, key, deadline, structHash, signature);
         if (count == 0) revert CredentialRegistryInvalidCount(count);
         _anchor(issuerId, typeId, root, count, true, key, issuerIndex, keyIndex);
     }
@@ -171,12 +169,11 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         bytes32[] calldata anchorIds,
         uint256[] calldata positions,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external {
-        bytes32 structHash = _statusStructHash(REVOKE_TYPEHASH, issuerId, anchorIds, positions, nonce, deadline);
-        (uint32 issuerIndex,) = _useSignedKey(issuerId, key, nonce, deadline, structHash, signature);
+        bytes32 structHash = _revokeStructHash(issuerId, anchorIds, positions, deadline);
+        (uint32 issuerIndex,) = _checkSignedKey(issuerId, key, deadline, structHash, signature);
         _revoke(issuerId, issuerIndex, anchorIds, positions);
     }
 
@@ -347,7 +344,9 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
             if (_issuers[issuerId].index == 0) revert CredentialRegistryUnknownIssuer(issuerId);
             revert CredentialRegistryUnknownKey(issuerId, key);
         }
-        if (validUntil == 0) validUntil = uint64(block.timestamp);
+        // "Now" ends with the current second: what was anchored up to this transaction (possibly in
+        // the same second) keeps verifying.
+        if (validUntil == 0) validUntil = uint64(block.timestamp) + 1;
         if (validUntil < k.validFrom || validUntil >= k.validUntil) {
             revert CredentialRegistryInvalidKeyWindow(k.validFrom, validUntil);
         }
@@ -384,7 +383,8 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
     // ---------------------------------------------------------------- internal: signed actions
 
     /// @dev Checks the deadline, that `key` is a key of `issuerId` valid now, the nonce and the
-    /// signature (65-byte ECDSA); burns the nonce. Returns the compact indices an anchor records.
+    /// signature (65-byte ECDSA); burns the nonce. Used by suspend and reinstate, whose messages
+    /// could otherwise be replayed after the state they change was changed back.
     function _useSignedKey(
         bytes32 issuerId,
         address key,
@@ -393,24 +393,56 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         bytes32 structHash,
         bytes calldata signature
     ) private returns (uint32 issuerIndex, uint32 keyIndex) {
-        if (block.timestamp > deadline) revert CredentialRegistrySignatureExpired(deadline);
         Key storage k = _keys[issuerId][key];
+        uint256 word = _validKeyWord(k, issuerId, key, deadline);
+        uint64 current = uint64(word >> 128);
+        if (nonce != current) revert CredentialRegistryInvalidNonce(issuerId, key, current, nonce);
+        _checkSignature(key, structHash, signature);
+        // Burn the nonce: +1 in the nonce field (a uint64 nonce never overflows into keyIndex).
+        assembly ("memory-safe") {
+            sstore(k.slot, add(word, shl(128, 1)))
+        }
+        return (uint32(word >> 224), uint32(word >> 192));
+    }
+
+    /// @dev Like `_useSignedKey` without a nonce, for messages that can take effect only once
+    /// anyway: an `Issue`/`IssueBatch` anchors a hash that can never be anchored again
+    /// (`AlreadyAnchored`), a `Revoke` is permanent (`AlreadyRevoked`). Saves the nonce write.
+    function _checkSignedKey(
+        bytes32 issuerId,
+        address key,
+        uint256 deadline,
+        bytes32 structHash,
+        bytes calldata signature
+    ) private view returns (uint32 issuerIndex, uint32 keyIndex) {
+        uint256 word = _validKeyWord(_keys[issuerId][key], issuerId, key, deadline);
+        _checkSignature(key, structHash, signature);
+        return (uint32(word >> 224), uint32(word >> 192));
+    }
+
+    /// @dev The packed slot of a key of `issuerId` valid now, after checking the deadline.
+    function _validKeyWord(Key storage k, bytes32 issuerId, address key, uint256 deadline)
+        private
+        view
+        returns (uint256 word)
+    {
+        if (block.timestamp > deadline) revert CredentialRegistrySignatureExpired(deadline);
         // One SLOAD of the packed slot. Layout as declared in `Key`: validFrom | validUntil << 64 |
         // nonce << 128 | keyIndex << 192 | issuerIndex << 224.
-        uint256 word;
         assembly ("memory-safe") {
             word := sload(k.slot)
         }
-        keyIndex = uint32(word >> 192);
-        if (keyIndex == 0) {
+        if (uint32(word >> 192) == 0) {
             if (_issuers[issuerId].index == 0) revert CredentialRegistryUnknownIssuer(issuerId);
             revert CredentialRegistryKeyNotValid(issuerId, key, block.timestamp);
         }
         if (block.timestamp < uint64(word) || block.timestamp >= uint64(word >> 64)) {
             revert CredentialRegistryKeyNotValid(issuerId, key, block.timestamp);
         }
-        uint64 current = uint64(word >> 128);
-        if (nonce != current) revert CredentialRegistryInvalidNonce(issuerId, key, current, nonce);
+    }
+
+    /// @dev Reverts unless `signature` (65-byte ECDSA) over the EIP-712 digest of `structHash` is by `key`.
+    function _checkSignature(address key, bytes32 structHash, bytes calldata signature) private view {
         address recovered;
         if (signature.length == 65) {
             ECDSA.RecoverError err;
@@ -420,11 +452,6 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
             if (err != ECDSA.RecoverError.NoError) recovered = address(0);
         }
         if (recovered != key) revert CredentialRegistryInvalidSignature(key, recovered);
-        issuerIndex = uint32(word >> 224);
-        // Burn the nonce: +1 in the nonce field (a uint64 nonce never overflows into keyIndex).
-        assembly ("memory-safe") {
-            sstore(k.slot, add(word, shl(128, 1)))
-        }
     }
 
     function _anchor(
@@ -453,7 +480,33 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         assembly ("memory-safe") {
             sstore(a.slot, packed)
         }
-        emit CredentialAnchored(anchorId, issuerId, typeId, key, count, batch);
+        if (batch) emit CredentialBatchAnchored(anchorId, issuerId, typeId, key, count);
+        else emit CredentialAnchored(anchorId, issuerId, typeId, key);
+    }
+
+    function _revokeStructHash(
+        bytes32 issuerId,
+        bytes32[] calldata anchorIds,
+        uint256[] calldata positions,
+        uint256 deadline
+    ) private pure returns (bytes32) {
+        _checkLengths(anchorIds, positions);
+        return keccak256(
+            abi.encode(
+                REVOKE_TYPEHASH,
+                issuerId,
+                keccak256(abi.encodePacked(anchorIds)),
+                keccak256(abi.encodePacked(positions)),
+                deadline
+            )
+        );
+    }
+
+    function _checkLengths(bytes32[] calldata anchorIds, uint256[] calldata positions) private pure {
+        if (anchorIds.length != positions.length) {
+            revert CredentialRegistryLengthMismatch(anchorIds.length, positions.length);
+        }
+        if (anchorIds.length == 0) revert CredentialRegistryEmptyBatch();
     }
 
     function _statusStructHash(
@@ -464,10 +517,7 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
         uint256 nonce,
         uint256 deadline
     ) private pure returns (bytes32) {
-        if (anchorIds.length != positions.length) {
-            revert CredentialRegistryLengthMismatch(anchorIds.length, positions.length);
-        }
-        if (anchorIds.length == 0) revert CredentialRegistryEmptyBatch();
+        _checkLengths(anchorIds, positions);
         return keccak256(
             abi.encode(
                 typehash,

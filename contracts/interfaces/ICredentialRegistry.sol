@@ -5,8 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice A city-governed registry of credential issuers (agencies), their signing keys with
 /// validity windows, and credential types; and the on-chain anchors of credentials those issuers
 /// sign off chain. Only hashes go on chain: a single credential is anchored by its hash (the
-/// EIP-712 struct hash of the W3C-VC-shaped document), a batch by the root of a Merkle tree over
-/// its credentials. Issuers revoke (permanently) or suspend (reversibly) anchored credentials.
+/// EIP-712 signing digest of the document's `Credential` message under this registry's domain, see
+/// `backend/civic_ledger/credentials/document.py`), a batch by the root of a Merkle tree over its
+/// credentials. Issuers revoke (permanently) or suspend (reversibly) anchored credentials.
 ///
 /// Identifiers:
 /// - `issuerId`, `typeId`: bytes32 chosen by the city (e.g. keccak256 of a code), never zero.
@@ -29,7 +30,12 @@ pragma solidity ^0.8.24;
 ///
 /// Signed actions (issue, issueBatch, revoke, suspend, reinstate) are EIP-712 messages, domain
 /// `CredentialRegistry` / `"1"`, signed by the issuer key (ECDSA, 65-byte signatures) and relayed
-/// by anyone. Each (issuerId, key) pair has its own sequential nonce (`nonces`).
+/// by anyone. `Suspend` and `Reinstate` carry the sequential nonce of the (issuerId, key) pair
+/// (`nonces`), since a state they change can be changed back. `Issue`, `IssueBatch` and `Revoke`
+/// carry no nonce: each can take effect only once anyway (a hash is anchored once —
+/// `CredentialRegistryAlreadyAnchored` rejects a replayed issuance — and revocation is permanent —
+/// `CredentialRegistryAlreadyRevoked`), and skipping the nonce write saves ~2,900 gas per call.
+/// All five carry a deadline.
 interface ICredentialRegistry {
     // ---------------------------------------------------------------- structs
 
@@ -123,10 +129,14 @@ interface ICredentialRegistry {
     /// @notice The city withdrew an issuer's permission for a credential type (earlier anchors stay).
     event IssuerDisallowedForType(bytes32 indexed typeId, bytes32 indexed issuerId);
 
-    /// @notice A single credential (`batch` false, `anchorId` = credential hash, count 1) or a batch
-    /// (`batch` true, `anchorId` = Merkle root) was anchored, signed by `key`.
-    event CredentialAnchored(
-        bytes32 indexed anchorId, bytes32 indexed issuerId, bytes32 indexed typeId, address key, uint32 count, bool batch
+    /// @notice A single credential was anchored (`anchorId` = its credential hash), signed by `key`.
+    /// (Batches emit `CredentialBatchAnchored`; two events keep the single issuance's log small.)
+    event CredentialAnchored(bytes32 indexed anchorId, bytes32 indexed issuerId, bytes32 indexed typeId, address key);
+
+    /// @notice A batch of `count` credentials was anchored (`root` = its Merkle root, the batch's
+    /// anchorId), signed by `key`.
+    event CredentialBatchAnchored(
+        bytes32 indexed root, bytes32 indexed issuerId, bytes32 indexed typeId, address key, uint32 count
     );
 
     /// @notice Credential `(anchorId, position)` was revoked (permanently) by `issuerId`. The signing
@@ -197,13 +207,13 @@ interface ICredentialRegistry {
 
     // ---------------------------------------------------------------- EIP-712 type hashes
 
-    /// @notice keccak256("Issue(bytes32 issuerId,bytes32 typeId,bytes32 credentialHash,uint256 nonce,uint256 deadline)")
+    /// @notice keccak256("Issue(bytes32 issuerId,bytes32 typeId,bytes32 credentialHash,uint256 deadline)")
     function ISSUE_TYPEHASH() external view returns (bytes32);
 
-    /// @notice keccak256("IssueBatch(bytes32 issuerId,bytes32 typeId,bytes32 root,uint32 count,uint256 nonce,uint256 deadline)")
+    /// @notice keccak256("IssueBatch(bytes32 issuerId,bytes32 typeId,bytes32 root,uint32 count,uint256 deadline)")
     function ISSUE_BATCH_TYPEHASH() external view returns (bytes32);
 
-    /// @notice keccak256("Revoke(bytes32 issuerId,bytes32[] anchorIds,uint256[] positions,uint256 nonce,uint256 deadline)")
+    /// @notice keccak256("Revoke(bytes32 issuerId,bytes32[] anchorIds,uint256[] positions,uint256 deadline)")
     function REVOKE_TYPEHASH() external view returns (bytes32);
 
     /// @notice keccak256("Suspend(bytes32 issuerId,bytes32[] anchorIds,uint256[] positions,uint256 nonce,uint256 deadline)")
@@ -225,7 +235,8 @@ interface ICredentialRegistry {
     function addIssuerKey(bytes32 issuerId, address key, uint64 validFrom, uint64 validUntil) external;
 
     /// @notice Retire an issuer key by moving its `validUntil` earlier. Only `DEFAULT_ADMIN_ROLE`.
-    /// @param validUntil new end of validity; 0 means now (`block.timestamp`). It may lie in the past
+    /// @param validUntil new end of validity; 0 means now, i.e. the end of the current second
+    /// (`block.timestamp + 1`), so credentials anchored up to the retirement keep verifying. It may lie in the past
     /// (retroactive retirement after a compromise): anchors made after it then report
     /// `keyValidAtAnchor == false`.
     function retireIssuerKey(bytes32 issuerId, address key, uint64 validUntil) external;
@@ -247,19 +258,19 @@ interface ICredentialRegistry {
 
     /// @notice Anchor one credential hash. Needs an EIP-712 `Issue` signature by `key`, a key of
     /// `issuerId` valid now, the issuer allowed for `typeId`, and `credentialHash` not yet anchored.
-    /// @param credentialHash EIP-712 struct hash of the off-chain credential document; becomes the anchorId
+    /// No nonce: replaying the signature reverts `CredentialRegistryAlreadyAnchored`.
+    /// @param credentialHash EIP-712 digest of the off-chain credential document; becomes the anchorId
     function issue(
         bytes32 issuerId,
         bytes32 typeId,
         bytes32 credentialHash,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external;
 
     /// @notice Anchor the Merkle root of a batch of `count` credentials. Same checks as `issue`,
-    /// with an EIP-712 `IssueBatch` signature.
+    /// with an EIP-712 `IssueBatch` signature (no nonce either).
     /// @param root Merkle root (see the contract notes for the leaf encoding); becomes the anchorId
     /// @param count number of leaves, positions `0 .. count-1`; at least 1
     function issueBatch(
@@ -268,7 +279,6 @@ interface ICredentialRegistry {
         bytes32 root,
         uint32 count,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external;
@@ -278,13 +288,13 @@ interface ICredentialRegistry {
     /// @notice Revoke credentials `(anchorIds[i], positions[i])` permanently. Needs an EIP-712
     /// `Revoke` signature by `key`, a key of `issuerId` valid now (any key of the issuer, not
     /// necessarily the one that anchored), every anchor anchored by `issuerId`, every position in
-    /// range and not yet revoked. All or nothing. Suspended credentials may be revoked.
+    /// range and not yet revoked. All or nothing. Suspended credentials may be revoked. No nonce:
+    /// replaying the signature reverts `CredentialRegistryAlreadyRevoked`.
     function revoke(
         bytes32 issuerId,
         bytes32[] calldata anchorIds,
         uint256[] calldata positions,
         address key,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external;
@@ -324,7 +334,7 @@ interface ICredentialRegistry {
     /// @notice Whether `key` is a key of `issuerId` valid at `timestamp` (`validFrom <= t < validUntil`).
     function isKeyValidAt(bytes32 issuerId, address key, uint64 timestamp) external view returns (bool);
 
-    /// @notice The next nonce expected in a message signed by `key` for `issuerId`.
+    /// @notice The next nonce expected in a `Suspend` or `Reinstate` message signed by `key` for `issuerId`.
     function nonces(bytes32 issuerId, address key) external view returns (uint256);
 
     /// @notice The credential type record.

@@ -45,6 +45,10 @@ CONTRACTS: list[ContractSpec] = [
     ContractSpec("CitizenRegistry", lambda a, admin: [admin]),
     ContractSpec("MVoting", lambda a, admin: [admin, a["CitizenRegistry"]]),
     ContractSpec("CredentialRegistry", lambda a, admin: [admin]),
+    ContractSpec("LaborRecords", lambda a, admin: [admin, a["CitizenRegistry"]]),
+    ContractSpec("CivicMileage", lambda a, admin: [admin, a["CitizenRegistry"]]),
+    ContractSpec("CivicWon", lambda a, admin: [admin]),
+    ContractSpec("SubcontractPayments", lambda a, admin: [admin, a["CitizenRegistry"], a["CivicWon"]]),
 ]
 
 

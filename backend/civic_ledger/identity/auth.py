@@ -1,0 +1,564 @@
+"""Sign-In with Ethereum (EIP-4361), session tokens, and the ``CurrentCitizen``/``CurrentAgency`` dependencies.
+
+Flow: ``GET /auth/nonce`` → the client builds an EIP-4361 message with that nonce and the
+domain, URI and chain id the server names, signs it (EIP-191 ``personal_sign``) → ``POST
+/auth/login`` → a bearer token.
+
+Login checks, in order: the message parses; its nonce was issued here, is unexpired and unused
+(it is burnt now, even if a later check fails); the signature recovers to the message's address;
+domain, URI (origin of ``settings.public_url``) and scheme; chain id; issued-at not in the future,
+not-before reached, expiration not passed; and the address is an active citizen or holds an
+agency role (any ``*_ROLE`` constant, or ``DEFAULT_ADMIN_ROLE``, of a deployed contract).
+
+Tokens are ``cl1.<payload>.<hmac>``: base64url JSON payload (address, citizen id, roles, issue and
+expiry time, chain id, audience) MACed with HMAC-SHA256 under ``settings.session_secret`` — or a
+random per-process key when unset, so tokens then die with the process.
+
+``POST /auth/logout`` revokes a token before its expiry (the revoked ids are kept in memory too).
+Nonces live in memory (with a lock): right for one server process. Several API processes behind
+a load balancer would need a shared store (e.g. Redis ``SET NX EX`` / ``GETDEL``).
+
+The dependencies re-check the chain on every request: a key that was rotated away, a suspended
+citizen, or a revoked agency role loses access at once, whatever the token says.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import string
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import to_checksum_address
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from civic_ledger.api.deps import PlatformDep
+from civic_ledger.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from civic_ledger.identity import service
+from civic_ledger.identity.districts import District
+from civic_ledger.identity.schemas import MeOut, NonceOut, SessionOut
+from civic_ledger.platform.runtime import Platform
+
+with warnings.catch_warnings():  # abnf (used by siwe) warns about its own core rules, once, on import
+    warnings.simplefilter("ignore")
+    from siwe import ISO8601Datetime, SiweMessage
+
+NONCE_TTL_S = 300
+SESSION_TTL_S = 3600
+CLOCK_SKEW_S = 30
+MAX_LIVE_NONCES = 100_000
+STATEMENT = "Sign in to civic-ledger (Seoul Citizen Card integrated authentication)."
+TOKEN_PREFIX = "cl1"
+ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# -- nonces --------------------------------------------------------------------------------
+
+
+class NonceStore:
+    """Single-use nonces with a lifetime, in memory, thread-safe (one server process)."""
+
+    def __init__(self, ttl_s: int = NONCE_TTL_S, max_live: int = MAX_LIVE_NONCES) -> None:
+        self.ttl_s = ttl_s
+        self.max_live = max_live
+        self._live: dict[str, float] = {}  # nonce → expiry
+        self._burnt: dict[str, float] = {}  # nonce → when we may forget it (to say "already used")
+        self._lock = threading.Lock()
+
+    def _purge(self, now: float) -> None:
+        for table in (self._live, self._burnt):
+            for nonce in [n for n, t in table.items() if t <= now - (self.ttl_s if table is self._live else 0)]:
+                del table[nonce]
+
+    def issue(self) -> tuple[str, int]:
+        nonce = "".join(secrets.choice(_ALNUM) for _ in range(17))
+        now = _now()
+        with self._lock:
+            if len(self._live) >= self.max_live:
+                self._purge(now)
+                while len(self._live) >= self.max_live:  # still full: drop the oldest
+                    del self._live[next(iter(self._live))]
+            self._live[nonce] = now + self.ttl_s
+        return nonce, int(now + self.ttl_s)
+
+    def burn(self, nonce: str) -> None:
+        """Consume ``nonce``; raise when it is unknown, expired or already used."""
+        now = _now()
+        with self._lock:
+            expiry = self._live.pop(nonce, None)
+            if expiry is None:
+                if nonce in self._burnt:
+                    raise Conflict(
+                        f"nonce {nonce!r} was already used: a SIWE message signs in once; get a new nonce "
+                        "from GET /auth/nonce",
+                        code="siwe_nonce_used",
+                    )
+                raise Unauthorized(
+                    f"nonce {nonce!r} was not issued by this server (or was forgotten): get one from GET /auth/nonce",
+                    code="siwe_nonce_unknown",
+                )
+            # Remember it was burnt for as long as a replay could otherwise look like an unknown nonce.
+            self._burnt[nonce] = now + 2 * self.ttl_s
+            if len(self._burnt) > self.max_live:
+                self._purge(now)
+        if expiry < now:
+            raise Unauthorized(
+                f"nonce {nonce!r} expired {int(now - expiry)} s ago (nonces live {self.ttl_s} s): get a new one",
+                code="siwe_nonce_expired",
+            )
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified session token."""
+
+    address: str
+    citizen_id: int | None
+    roles: tuple[str, ...]
+    issued_at: int
+    expires_at: int
+    token_id: str = ""
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes, audience: str, chain_id: int) -> None:
+        self._secret = secret
+        self.audience = audience
+        self.chain_id = chain_id
+
+    def _mac(self, signed_part: str) -> str:
+        return _b64(hmac.new(self._secret, signed_part.encode(), hashlib.sha256).digest())
+
+    def issue(self, address: str, citizen_id: int | None, roles: list[str], ttl_s: int = SESSION_TTL_S) -> Session:
+        now = int(_now())
+        return Session(address, citizen_id, tuple(roles), now, now + ttl_s, secrets.token_hex(12))
+
+    def encode(self, session: Session) -> str:
+        payload = {
+            "sub": session.address,
+            "cid": session.citizen_id,
+            "roles": list(session.roles),
+            "iat": session.issued_at,
+            "exp": session.expires_at,
+            "aud": self.audience,
+            "chain": self.chain_id,
+            "jti": session.token_id or secrets.token_hex(12),
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        signed_part = f"{TOKEN_PREFIX}.{body}"
+        return f"{signed_part}.{self._mac(signed_part)}"
+
+    def decode(self, token: str) -> Session:
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            raise Unauthorized("the bearer token is not a civic-ledger session token", code="invalid_token")
+        signed_part = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._mac(signed_part), parts[2]):
+            raise Unauthorized(
+                "the session token's signature is not valid (tampered with, or issued by another server "
+                "or before a restart): sign in again",
+                code="invalid_token",
+            )
+        try:
+            payload = json.loads(_unb64(parts[1]))
+            session = Session(
+                address=to_checksum_address(payload["sub"]),
+                citizen_id=payload.get("cid"),
+                roles=tuple(payload.get("roles", ())),
+                issued_at=int(payload["iat"]),
+                expires_at=int(payload["exp"]),
+                token_id=str(payload.get("jti", "")),
+            )
+            audience, chain_id = payload.get("aud"), payload.get("chain")
+        except (ValueError, KeyError, TypeError):
+            raise Unauthorized("the session token's payload is malformed", code="invalid_token") from None
+        if audience != self.audience or chain_id != self.chain_id:
+            raise Unauthorized(
+                f"the session token was issued for {audience} on chain {chain_id}, not {self.audience} on chain "
+                f"{self.chain_id}",
+                code="invalid_token",
+            )
+        if session.expires_at <= _now():
+            raise Unauthorized(
+                f"the session expired at {_iso(session.expires_at)}: sign in again", code="session_expired"
+            )
+        return session
+
+
+class RevokedTokens:
+    """Ids of tokens signed out before they expired, kept until they would have expired (in memory)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def revoke(self, session: Session) -> None:
+        now = _now()
+        with self._lock:
+            for token_id in [t for t, exp in self._until.items() if exp <= now]:
+                del self._until[token_id]
+            self._until[session.token_id] = session.expires_at
+
+    def is_revoked(self, session: Session) -> bool:
+        with self._lock:
+            return session.token_id in self._until
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the auth state of one app -------------------------------------------------------------
+
+
+@dataclass
+class AuthService:
+    """Per-application sign-in state: expected origin, nonces, token key, role cache."""
+
+    platform: Platform
+    scheme: str
+    domain: str
+    origin: str
+    nonces: NonceStore
+    tokens: TokenSigner
+    revoked: RevokedTokens = field(default_factory=RevokedTokens)
+    _roles: list[tuple[str, str, bytes]] | None = None  # (contract, role name, role id)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, platform: Platform) -> AuthService:
+        settings = platform.settings
+        url = urlsplit(settings.public_url)
+        if not url.scheme or not url.netloc:
+            raise InvalidInput(f"settings.public_url {settings.public_url!r} is not an absolute URL")
+        origin = f"{url.scheme}://{url.netloc}"
+        secret = (
+            settings.session_secret.get_secret_value().encode()
+            if settings.session_secret is not None and settings.session_secret.get_secret_value()
+            else secrets.token_bytes(32)
+        )
+        return cls(
+            platform=platform,
+            scheme=url.scheme,
+            domain=url.netloc,
+            origin=origin,
+            nonces=NonceStore(),
+            tokens=TokenSigner(secret, origin, platform.chain.chain_id),
+        )
+
+    # -- roles ------------------------------------------------------------------------
+
+    def agency_roles(self) -> list[tuple[str, str, bytes]]:
+        """Every (contract, role name, role id) of the deployed contracts with AccessControl."""
+        with self._lock:
+            if self._roles is None:
+                found: list[tuple[str, str, bytes]] = []
+                for name, contract in self.platform.deployment.contracts.items():
+                    abi: list[dict[str, Any]] = [dict(f) for f in contract.abi]
+                    fns = {f["name"]: f for f in abi if f.get("type") == "function"}
+                    if "hasRole" not in fns:
+                        continue
+                    for fn_name, f in sorted(fns.items()):
+                        if fn_name.endswith("_ROLE") and not f.get("inputs"):
+                            role_id = bytes(service.read(self.platform, getattr(contract.functions, fn_name)()))
+                            found.append((name, fn_name, role_id))
+                self._roles = found
+            return self._roles
+
+    def roles_held(self, address: str, only: set[str] | None = None) -> list[str]:
+        """Labels ``Contract.ROLE`` of the roles ``address`` holds now (restricted to ``only``)."""
+        held = []
+        for contract_name, role_name, role_id in self.agency_roles():
+            label = f"{contract_name}.{role_name}"
+            if only is not None and label not in only:
+                continue
+            contract = self.platform.deployment.contract(contract_name)
+            if service.read(self.platform, contract.functions.hasRole(role_id, address)):
+                held.append(label)
+        return held
+
+    # -- nonce ------------------------------------------------------------------------
+
+    def new_nonce(self, address: str | None = None) -> NonceOut:
+        nonce, expires_at = self.nonces.issue()
+        out = NonceOut(
+            nonce=nonce,
+            expires_at=expires_at,
+            domain=self.domain,
+            uri=self.origin,
+            chain_id=self.platform.chain.chain_id,
+            statement=STATEMENT,
+        )
+        if address is not None:
+            out.message = build_message(out, address)
+        return out
+
+    # -- login ------------------------------------------------------------------------
+
+    def login(self, message: str, signature: str) -> SessionOut:
+        siwe = parse_message(message)
+        self.nonces.burn(siwe.nonce)  # first: a nonce is spent even when a later check fails
+        address = siwe.address
+        try:
+            recovered = Account.recover_message(encode_defunct(text=message), signature=signature)
+        except Exception:  # noqa: BLE001 - malformed signature bytes
+            recovered = None
+        if recovered != address:
+            raise Unauthorized(
+                f"the signature does not recover to {address}, the address of the message"
+                + (f" (it recovers to {recovered})" if recovered else "")
+                + ": sign the exact message text with that key (EIP-191 personal_sign)",
+                code="siwe_bad_signature",
+            )
+        if siwe.domain.lower() != self.domain.lower():
+            raise Unauthorized(
+                f"the message is for domain {siwe.domain!r}, not {self.domain!r}: it was made for another site",
+                code="siwe_wrong_domain",
+            )
+        if siwe.scheme is not None and siwe.scheme != self.scheme:
+            raise Unauthorized(f"the message's scheme {siwe.scheme!r} is not {self.scheme!r}", code="siwe_wrong_domain")
+        uri = urlsplit(str(siwe.uri))
+        if f"{uri.scheme}://{uri.netloc}".lower() != self.origin.lower():
+            raise Unauthorized(f"the message's URI {siwe.uri!r} is not under {self.origin!r}", code="siwe_wrong_uri")
+        chain_id = self.platform.chain.chain_id
+        if int(siwe.chain_id) != chain_id:
+            raise Unauthorized(
+                f"the message is for chain id {siwe.chain_id}, but this server runs on chain id {chain_id}",
+                code="siwe_wrong_chain",
+            )
+        now = _now()
+        issued_at = _ts(siwe.issued_at)
+        if issued_at > now + CLOCK_SKEW_S:
+            raise Unauthorized(
+                f"the message was issued at {siwe.issued_at}, in the future (now {_iso(now)})",
+                code="siwe_issued_in_future",
+            )
+        if siwe.not_before is not None and _ts(siwe.not_before) > now + CLOCK_SKEW_S:
+            raise Unauthorized(
+                f"the message is not valid before {siwe.not_before} (now {_iso(now)})", code="siwe_not_yet_valid"
+            )
+        if siwe.expiration_time is not None and _ts(siwe.expiration_time) <= now:
+            raise Unauthorized(
+                f"the message expired at {siwe.expiration_time} (now {_iso(now)}): sign a new one",
+                code="siwe_expired",
+            )
+        # Who is it? An active citizen, or an agency role holder.
+        eligibility = service.eligibility(self.platform, address)
+        roles = self.roles_held(address)
+        if not eligibility.active and not roles:
+            code, reason = service.why_not_active(self.platform, address)
+            if code == "not_a_citizen":
+                reason = f"{address} is neither a registered citizen nor the holder of an agency role"
+            raise Forbidden(f"sign-in refused: {reason}", code=code)
+        session = self.tokens.issue(address, eligibility.citizen_id if eligibility.active else None, roles)
+        return SessionOut(
+            token=self.tokens.encode(session),
+            address=address,
+            citizen_id=session.citizen_id,
+            roles=list(session.roles),
+            expires_at=session.expires_at,
+        )
+
+
+def _ts(value: Any) -> float:
+    dt = ISO8601Datetime(str(value))._datetime
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def parse_message(message: str) -> SiweMessage:
+    """Parse an EIP-4361 message; 422 ``siwe_malformed`` if it is not one."""
+    try:
+        return SiweMessage.from_message(message)
+    except Exception as exc:  # noqa: BLE001 - abnf ParseError, ValueError, pydantic ValidationError
+        detail = str(exc).splitlines()[0][:200] if str(exc) else "it does not follow the EIP-4361 grammar"
+        raise InvalidInput(
+            f"message: not an EIP-4361 (Sign-In with Ethereum) message: {detail}", code="siwe_malformed"
+        ) from None
+
+
+def build_message(
+    nonce: NonceOut,
+    address: str,
+    *,
+    issued_at: datetime | None = None,
+    expiration_time: datetime | None = None,
+    chain_id: int | None = None,
+    domain: str | None = None,
+) -> str:
+    """An EIP-4361 message for ``address`` with the fields of a ``GET /auth/nonce`` answer.
+
+    Clients (the CLI, tests) use it; the keyword overrides exist to build wrong messages in tests.
+    """
+    issued = issued_at or datetime.now(UTC)
+    expires = expiration_time or datetime.fromtimestamp(nonce.expires_at, UTC)
+    msg = SiweMessage(
+        domain=domain or nonce.domain,
+        address=to_checksum_address(address),
+        statement=nonce.statement,
+        uri=nonce.uri,
+        version="1",
+        chain_id=chain_id if chain_id is not None else nonce.chain_id,
+        nonce=nonce.nonce,
+        issued_at=ISO8601Datetime.from_datetime(issued),
+        expiration_time=ISO8601Datetime.from_datetime(expires),
+    )
+    return msg.prepare_message()
+
+
+_create_lock = threading.Lock()
+
+
+def get_auth(request: Request, platform: PlatformDep) -> AuthService:
+    """The app's :class:`AuthService`, created on first use."""
+    state = request.app.state
+    auth: AuthService | None = getattr(state, "identity_auth", None)
+    if auth is None or auth.platform is not platform:
+        with _create_lock:
+            auth = getattr(state, "identity_auth", None)
+            if auth is None or auth.platform is not platform:
+                auth = AuthService.create(platform)
+                state.identity_auth = auth
+    return auth
+
+
+AuthDep = Annotated[AuthService, Depends(get_auth)]
+
+_bearer = HTTPBearer(auto_error=False, description="Session token from POST /auth/login.")
+
+
+# -- dependencies for every area's routes --------------------------------------------------
+
+
+def current_session(
+    auth: AuthDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Session:
+    """The verified session of ``Authorization: Bearer <token>`` (401 without one)."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized(
+            "not signed in: send Authorization: Bearer <token> (get a token with GET /auth/nonce + POST /auth/login)",
+            code="not_signed_in",
+        )
+    session = auth.tokens.decode(credentials.credentials)
+    if auth.revoked.is_revoked(session):
+        raise Unauthorized("this session was signed out: sign in again", code="session_revoked")
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+@dataclass(frozen=True)
+class CitizenPrincipal:
+    """An active citizen, checked on chain for this request."""
+
+    address: str
+    citizen_id: int
+    district: District
+    birth_year: int
+    session: Session
+
+
+@dataclass(frozen=True)
+class AgencyPrincipal:
+    """An agency key holding at least one role right now (checked on chain for this request)."""
+
+    address: str
+    roles: tuple[str, ...]
+    session: Session
+
+    def has(self, contract: str, role: str) -> bool:
+        return f"{contract}.{role}" in self.roles
+
+
+def current_citizen(session: CurrentSession, platform: PlatformDep) -> CitizenPrincipal:
+    """The signed-in active citizen; 403 when the key was rotated away or the citizen suspended."""
+    e = service.eligibility(platform, session.address)
+    if not e.active or e.district is None or e.birth_year is None:
+        code, reason = service.why_not_active(platform, session.address)
+        raise Forbidden(f"not an active citizen: {reason}", code=code)
+    return CitizenPrincipal(session.address, e.citizen_id, e.district, e.birth_year, session)
+
+
+def current_agency(session: CurrentSession, auth: AuthDep) -> AgencyPrincipal:
+    """The signed-in agency; 403 when none of the session's roles is held any more."""
+    if not session.roles:
+        raise Forbidden(f"{session.address} signed in without any agency role", code="not_an_agency")
+    held = auth.roles_held(session.address, only=set(session.roles))
+    if not held:
+        raise Forbidden(
+            f"{session.address} no longer holds any of its roles ({', '.join(session.roles)}): sign in again",
+            code="role_revoked",
+        )
+    return AgencyPrincipal(session.address, tuple(held), session)
+
+
+CurrentCitizen = Annotated[CitizenPrincipal, Depends(current_citizen)]
+CurrentAgency = Annotated[AgencyPrincipal, Depends(current_agency)]
+
+
+def require_role(contract: str, role: str) -> Any:
+    """A dependency: the signed-in agency must hold ``role`` of ``contract`` now (403 otherwise).
+
+    ``def route(agency: Annotated[AgencyPrincipal, Depends(require_role("MVoting", "POLL_ADMIN_ROLE"))])``
+    """
+    label = f"{contract}.{role}"
+
+    def dependency(session: CurrentSession, auth: AuthDep) -> AgencyPrincipal:
+        held = auth.roles_held(session.address, only={label})
+        if not held:
+            raise Forbidden(
+                f"{session.address} does not hold {label}"
+                + ("" if label in session.roles else " (not at sign-in either)"),
+                code="missing_role",
+                details={"required": label},
+            )
+        return AgencyPrincipal(session.address, tuple(held), session)
+
+    return dependency
+
+
+#: The city admin: ``DEFAULT_ADMIN_ROLE`` of CitizenRegistry (the operator holds it).
+CityAdmin = Annotated[AgencyPrincipal, Depends(require_role(service.CONTRACT, ADMIN_ROLE))]
+
+
+def me(session: Session, auth: AuthService) -> MeOut:
+    """Who is signed in, checked on chain now; 403 when the key lost all its access."""
+    platform = auth.platform
+    e = service.eligibility(platform, session.address)
+    roles = auth.roles_held(session.address, only=set(session.roles)) if session.roles else []
+    citizen = service.citizen_by_id(platform, e.citizen_id) if e.active else None
+    if citizen is None and not roles:
+        code, reason = service.why_not_active(platform, session.address)
+        raise Forbidden(f"the session lost its access: {reason}", code=code)
+    return MeOut(address=session.address, citizen=citizen, roles=roles, expires_at=session.expires_at)

@@ -1,0 +1,565 @@
+"""Citizen Card identity: the CitizenRegistry contract seen as domain operations.
+
+Registrar actions follow the platform's pattern: ``*_typed_data`` builds the EIP-712 message
+(nonce and deadline filled in) for the registrar to sign; the action rebuilds it from the
+posted fields, checks that the signature recovers to the claimed signer (else 403 naming the
+expected signer), simulates (contract errors such as ``CitizenRegistryNotRegistrar`` come back
+as 4xx without spending gas) and relays with the operator account, then decodes the event.
+
+No personal data goes on chain or is kept here: an optional off-chain ``record`` is only used to
+compute ``recordHash = keccak256(salt || canonical JSON)``; the salt is returned to the
+registrar, and neither is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from civic_ledger.errors import Conflict, ContractError, Forbidden, InvalidInput, NotFound
+from civic_ledger.identity import districts as codes
+from civic_ledger.identity.districts import DISTRICTS, District
+from civic_ledger.identity.schemas import (
+    CitizenChangeOut,
+    CitizenCreate,
+    CitizenOut,
+    CitizenTypedDataCreate,
+    CitizenUpdate,
+    CitizenUpdateTypedData,
+    DistrictOut,
+    MessageTiming,
+    RecoveryCreate,
+    RecoveryTypedData,
+    RegistrarOut,
+    RegistrarSigned,
+    RegistrationTypedDataOut,
+    ReinstatementCreate,
+    ReinstatementTypedData,
+    RotationCreate,
+    RotationTypedData,
+    SuspensionCreate,
+    SuspensionTypedData,
+    TypedDataOut,
+)
+from civic_ledger.platform import eip712
+from civic_ledger.platform.relayer import Receipt
+from civic_ledger.platform.runtime import Platform
+
+CONTRACT = "CitizenRegistry"
+#: ``CitizenRegistry.REGISTRAR_ROLE`` (a constant of the contract; checked by the tests).
+REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
+
+_A = "address"
+_U8 = "uint8"
+_U256 = "uint256"
+
+
+def _fields(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"name": n, "type": t} for n, t in pairs]
+
+
+#: EIP-712 types of every CitizenRegistry message (checked against the contract's *_TYPEHASH).
+TYPES: dict[str, dict[str, list[dict[str, str]]]] = {
+    "RegisterCitizen": {
+        "RegisterCitizen": _fields(
+            ("account", _A),
+            ("district", _U8),
+            ("birthYear", "uint16"),
+            ("residency", _U8),
+            ("recordHash", "bytes32"),
+            ("registrar", _A),
+            ("nonce", _U256),
+            ("deadline", _U256),
+        )
+    },
+    "UpdateCitizen": {
+        "UpdateCitizen": _fields(
+            ("citizenId", _U256),
+            ("district", _U8),
+            ("birthYear", "uint16"),
+            ("residency", _U8),
+            ("recordHash", "bytes32"),
+            ("registrar", _A),
+            ("nonce", _U256),
+            ("deadline", _U256),
+        )
+    },
+    "SuspendCitizen": {
+        "SuspendCitizen": _fields(
+            ("citizenId", _U256), ("reason", _U8), ("registrar", _A), ("nonce", _U256), ("deadline", _U256)
+        )
+    },
+    "ReinstateCitizen": {
+        "ReinstateCitizen": _fields(("citizenId", _U256), ("registrar", _A), ("nonce", _U256), ("deadline", _U256))
+    },
+    "RecoverKey": {
+        "RecoverKey": _fields(
+            ("citizenId", _U256), ("newAccount", _A), ("registrar", _A), ("nonce", _U256), ("deadline", _U256)
+        )
+    },
+    "RotateKey": {"RotateKey": _fields(("oldAccount", _A), ("newAccount", _A), ("nonce", _U256), ("deadline", _U256))},
+}
+
+#: primary type → name of the contract constant holding its typehash.
+TYPEHASH_CONSTANTS = {
+    "RegisterCitizen": "REGISTER_CITIZEN_TYPEHASH",
+    "UpdateCitizen": "UPDATE_CITIZEN_TYPEHASH",
+    "SuspendCitizen": "SUSPEND_CITIZEN_TYPEHASH",
+    "ReinstateCitizen": "REINSTATE_CITIZEN_TYPEHASH",
+    "RecoverKey": "RECOVER_KEY_TYPEHASH",
+    "RotateKey": "ROTATE_KEY_TYPEHASH",
+}
+
+#: Statuses for contract errors whose name the platform's generic rule does not classify well.
+_STATUS = {
+    "CitizenRegistryNotRegistrar": 403,
+    "CitizenRegistryNotSuspended": 409,
+    "CitizenRegistryNotActive": 409,
+}
+_HINT = {
+    "CitizenRegistryNotRegistrar": "the signer does not hold REGISTRAR_ROLE (never granted, or revoked)",
+    "CitizenRegistryNotSuspended": "only a suspended citizen can be reinstated",
+    "CitizenRegistryNotActive": "the citizen is suspended",
+    "CitizenRegistryAlreadyRegistered": "the address is already bound to a citizen",
+    "CitizenRegistryAccountUsed": "the address was rotated away from a citizen and can never be bound again",
+    "CitizenRegistrySignatureExpired": "the message's deadline has passed: fetch fresh typed data and sign again",
+    "InvalidAccountNonce": "the nonce was already used or is not the next one: fetch fresh typed data",
+    "CitizenRegistryInvalidSignature": "the signature is not by the expected signer",
+}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def registry(platform: Platform) -> Contract:
+    return platform.deployment.contract(CONTRACT)
+
+
+def read(platform: Platform, fn: Any) -> Any:
+    """A view call. An explicit ``from`` spares web3 a lookup of the node's accounts on every call."""
+    return fn.call({"from": platform.operator.address})
+
+
+def typed_message(platform: Platform, primary: str, message: dict[str, Any]) -> eip712.TypedMessage:
+    domain = eip712.domain(CONTRACT, platform.chain.chain_id, platform.deployment.address(CONTRACT))
+    return eip712.TypedMessage(domain, primary, TYPES[primary], message)
+
+
+def canonical_record(record: Mapping[str, Any]) -> bytes:
+    """Canonical JSON (sorted keys, no spaces, UTF-8) of an off-chain record."""
+    try:
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"record: not JSON-serialisable ({exc})") from None
+
+
+def record_hash(record: Mapping[str, Any], salt: bytes | None = None) -> tuple[bytes, bytes]:
+    """``(salt, keccak256(salt || canonical JSON))``; a random 32-byte salt unless given."""
+    salt = salt if salt is not None else secrets.token_bytes(32)
+    if len(salt) != 32:
+        raise InvalidInput("record salt must be 32 bytes")
+    return salt, keccak(salt + canonical_record(record))
+
+
+def _b32(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def _deadline(timing: MessageTiming) -> int:
+    return timing.deadline if timing.deadline is not None else eip712.deadline(timing.ttl_s)
+
+
+def _typed_out(typed: eip712.TypedMessage, signer: str | list[str]) -> dict[str, Any]:
+    return {
+        "typed_data": typed.to_dict(),
+        "signer": signer,
+        "nonce": typed.message["nonce"],
+        "deadline": typed.message["deadline"],
+        "digest": _hex(typed.digest()),
+    }
+
+
+def refine(exc: ContractError) -> ContractError:
+    """Give CitizenRegistry errors the right HTTP status and a human hint."""
+    if exc.error_name in _STATUS:
+        exc.status = _STATUS[exc.error_name]
+    hint = _HINT.get(exc.error_name)
+    if hint and hint not in exc.message:
+        exc.message = f"{exc.message}: {hint}"
+    return exc
+
+
+def require_signer(typed: eip712.TypedMessage, signature: str, expected: str, role: str) -> None:
+    """403 naming the expected signer when ``signature`` does not recover to it."""
+    recovered = typed.recover(signature)
+    if recovered != to_checksum_address(expected):
+        raise Forbidden(
+            f"the signature does not recover to the {role} {to_checksum_address(expected)} (it recovers to "
+            f"{recovered}): sign exactly the typed data of the matching typed-data endpoint with that key",
+            code="invalid_signature",
+            details={"expected_signer": to_checksum_address(expected), "recovered": recovered},
+        )
+
+
+def _relay(platform: Platform, fn: Any) -> Receipt:
+    try:
+        return platform.relayer.transact(fn, simulate=True)
+    except ContractError as exc:
+        raise refine(exc) from None
+
+
+def _event(platform: Platform, name: str, receipt: Receipt) -> dict[str, Any]:
+    events = getattr(registry(platform).events, name)().process_receipt(receipt.raw, errors=DISCARD)
+    if not events:  # pragma: no cover - the contract always emits
+        raise InvalidInput(f"transaction {receipt.tx_hash} emitted no {name}")
+    return dict(events[0]["args"])
+
+
+def _change(platform: Platform, event: str, receipt: Receipt) -> CitizenChangeOut:
+    args = _event(platform, event, receipt)
+    return CitizenChangeOut(
+        event=event,
+        citizen=citizen_by_id(platform, int(args["citizenId"])),
+        tx_hash=receipt.tx_hash,
+        block_number=receipt.block_number,
+        gas_used=receipt.gas_used,
+    )
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def district_out(d: District) -> DistrictOut:
+    return DistrictOut(code=d.code, name=d.name, name_ko=d.name_ko)
+
+
+def list_districts() -> list[DistrictOut]:
+    return [district_out(d) for d in DISTRICTS.values()]
+
+
+def is_registrar(platform: Platform, address: str) -> bool:
+    reg = registry(platform)
+    return bool(read(platform, reg.functions.hasRole(REGISTRAR_ROLE, address)))
+
+
+def _require_registrar(platform: Platform, registrar: str) -> None:
+    if not is_registrar(platform, registrar):
+        raise refine(ContractError("CitizenRegistryNotRegistrar", {"registrar": registrar}, CONTRACT))
+
+
+def citizen_by_id(platform: Platform, citizen_id: int) -> CitizenOut:
+    """The identity ``citizen_id``; 404 ``citizen_not_found`` when there is none."""
+    if citizen_id <= 0:
+        raise NotFound(f"citizen ids start at 1, got {citizen_id}", code="citizen_not_found")
+    c = read(platform, registry(platform).functions.citizenOf(citizen_id))
+    account, status, district, birth_year, residency, reason, registered_at, updated_at, rhash = c
+    if status == 0:
+        raise NotFound(f"no citizen has id {citizen_id}", code="citizen_not_found")
+    d = DISTRICTS[int(district)]
+    return CitizenOut(
+        citizen_id=citizen_id,
+        account=account,
+        active=status == 1,
+        status=codes.STATUSES[int(status)],
+        district=district_out(d),
+        birth_year=int(birth_year),
+        age_band=codes.age_band(int(birth_year)),
+        residency=codes.RESIDENCIES[int(residency)],
+        residency_code=int(residency),
+        suspension_reason=codes.SUSPENSION_REASONS.get(int(reason)),
+        record_hash=_hex(rhash),
+        registered_at=int(registered_at),
+        since=datetime.fromtimestamp(int(registered_at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        updated_at=int(updated_at),
+    )
+
+
+def citizen_by_address(platform: Platform, address: str) -> CitizenOut:
+    """The identity bound to ``address``; 404 ``citizen_not_found`` or ``account_retired``."""
+    reg = registry(platform)
+    citizen_id = int(read(platform, reg.functions.citizenIdOf(address)))
+    if citizen_id == 0:
+        retired = int(read(platform, reg.functions.retiredCitizenIdOf(address)))
+        if retired:
+            raise NotFound(
+                f"address {address} was rotated away from citizen #{retired}: it no longer identifies anyone",
+                code="account_retired",
+                details={"retired_citizen_id": retired},
+            )
+        raise NotFound(f"address {address} is not registered as a citizen", code="citizen_not_found")
+    return citizen_by_id(platform, citizen_id)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """What other areas need to decide who may act: one on-chain call."""
+
+    address: str
+    citizen_id: int
+    active: bool
+    district: District | None
+    birth_year: int | None
+
+
+def eligibility(platform: Platform, address: str) -> Eligibility:
+    citizen_id, active, district, birth_year = read(platform, registry(platform).functions.eligibilityOf(address))
+    return Eligibility(
+        address=to_checksum_address(address),
+        citizen_id=int(citizen_id),
+        active=bool(active),
+        district=DISTRICTS.get(int(district)),
+        birth_year=int(birth_year) or None,
+    )
+
+
+def why_not_active(platform: Platform, address: str) -> tuple[str, str]:
+    """(code, message) explaining why ``address`` is not an active citizen."""
+    reg = registry(platform)
+    citizen_id = int(read(platform, reg.functions.citizenIdOf(address)))
+    if citizen_id == 0:
+        retired = int(read(platform, reg.functions.retiredCitizenIdOf(address)))
+        if retired:
+            return "account_retired", (
+                f"address {address} was rotated away from citizen #{retired}: sign in with the citizen's current key"
+            )
+        return "not_a_citizen", f"address {address} is not a registered citizen"
+    c = citizen_by_id(platform, citizen_id)
+    if not c.active:
+        return "citizen_suspended", f"citizen #{citizen_id} ({address}) is suspended (reason: {c.suspension_reason})"
+    return "active", f"citizen #{citizen_id} is active"
+
+
+# -- registrar actions -----------------------------------------------------------------------
+
+
+def _registrar_message(platform: Platform, registrar: str, timing: MessageTiming) -> dict[str, Any]:
+    _require_registrar(platform, registrar)
+    nonce = int(read(platform, registry(platform).functions.nonces(registrar)))
+    return {"registrar": registrar, "nonce": nonce, "deadline": _deadline(timing)}
+
+
+def _resolve_record_hash(
+    record: dict[str, Any] | None, given: str | None, default: bytes | None = None
+) -> tuple[bytes, bytes | None]:
+    """(record hash, salt if we made it)."""
+    if record is not None and given is not None:
+        raise InvalidInput("give either record or record_hash, not both")
+    if given is not None:
+        value = _b32(given)
+        if value == b"\0" * 32:
+            raise InvalidInput("record_hash must not be zero")
+        return value, None
+    if record is None and default is not None:
+        return default, None
+    salt, value = record_hash(record or {})
+    return value, salt
+
+
+def _require_unused(platform: Platform, account: str) -> None:
+    reg = registry(platform)
+    if int(read(platform, reg.functions.citizenIdOf(account))):
+        raise refine(ContractError("CitizenRegistryAlreadyRegistered", {"account": account}, CONTRACT))
+    if read(platform, reg.functions.isAccountUsed(account)):
+        raise refine(ContractError("CitizenRegistryAccountUsed", {"account": account}, CONTRACT))
+
+
+def register_typed_data(platform: Platform, req: CitizenTypedDataCreate) -> RegistrationTypedDataOut:
+    _require_unused(platform, req.account)
+    rhash, salt = _resolve_record_hash(req.record, req.record_hash)
+    message = {
+        "account": req.account,
+        "district": int(req.district),
+        "birthYear": req.birth_year,
+        "residency": int(req.residency),
+        "recordHash": rhash,
+        **_registrar_message(platform, req.registrar, req),
+    }
+    typed = typed_message(platform, "RegisterCitizen", message)
+    return RegistrationTypedDataOut(
+        **_typed_out(typed, req.registrar), record_hash=_hex(rhash), record_salt=_hex(salt) if salt else None
+    )
+
+
+def _signed(platform: Platform, primary: str, fields: dict[str, Any], body: RegistrarSigned) -> eip712.TypedMessage:
+    typed = typed_message(
+        platform, primary, {**fields, "registrar": body.registrar, "nonce": body.nonce, "deadline": body.deadline}
+    )
+    require_signer(typed, body.signature, body.registrar, "registrar")
+    return typed
+
+
+def _sig(body: RegistrarSigned) -> bytes:
+    return bytes.fromhex(body.signature[2:])
+
+
+def register(platform: Platform, body: CitizenCreate) -> CitizenChangeOut:
+    fields = {
+        "account": body.account,
+        "district": int(body.district),
+        "birthYear": body.birth_year,
+        "residency": int(body.residency),
+        "recordHash": _b32(body.record_hash),
+    }
+    _signed(platform, "RegisterCitizen", fields, body)
+    fn = registry(platform).functions.registerCitizen(
+        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
+    )
+    return _change(platform, "CitizenRegistered", _relay(platform, fn))
+
+
+def update_typed_data(platform: Platform, citizen_id: int, req: CitizenUpdateTypedData) -> RegistrationTypedDataOut:
+    current = citizen_by_id(platform, citizen_id)
+    rhash, salt = _resolve_record_hash(req.record, req.record_hash, default=_b32(current.record_hash))
+    message = {
+        "citizenId": citizen_id,
+        "district": int(req.district),
+        "birthYear": req.birth_year,
+        "residency": int(req.residency),
+        "recordHash": rhash,
+        **_registrar_message(platform, req.registrar, req),
+    }
+    typed = typed_message(platform, "UpdateCitizen", message)
+    return RegistrationTypedDataOut(
+        **_typed_out(typed, req.registrar), record_hash=_hex(rhash), record_salt=_hex(salt) if salt else None
+    )
+
+
+def update(platform: Platform, citizen_id: int, body: CitizenUpdate) -> CitizenChangeOut:
+    fields = {
+        "citizenId": citizen_id,
+        "district": int(body.district),
+        "birthYear": body.birth_year,
+        "residency": int(body.residency),
+        "recordHash": _b32(body.record_hash),
+    }
+    _signed(platform, "UpdateCitizen", fields, body)
+    fn = registry(platform).functions.updateCitizen(
+        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
+    )
+    return _change(platform, "CitizenUpdated", _relay(platform, fn))
+
+
+def suspend_typed_data(platform: Platform, citizen_id: int, req: SuspensionTypedData) -> TypedDataOut:
+    citizen_by_id(platform, citizen_id)
+    message = {"citizenId": citizen_id, "reason": int(req.reason), **_registrar_message(platform, req.registrar, req)}
+    return TypedDataOut(**_typed_out(typed_message(platform, "SuspendCitizen", message), req.registrar))
+
+
+def suspend(platform: Platform, citizen_id: int, body: SuspensionCreate) -> CitizenChangeOut:
+    fields = {"citizenId": citizen_id, "reason": int(body.reason)}
+    _signed(platform, "SuspendCitizen", fields, body)
+    fn = registry(platform).functions.suspendCitizen(
+        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
+    )
+    return _change(platform, "CitizenSuspended", _relay(platform, fn))
+
+
+def reinstate_typed_data(platform: Platform, citizen_id: int, req: ReinstatementTypedData) -> TypedDataOut:
+    citizen = citizen_by_id(platform, citizen_id)
+    if citizen.status != "suspended":
+        raise refine(ContractError("CitizenRegistryNotSuspended", {"citizenId": citizen_id}, CONTRACT))
+    message = {"citizenId": citizen_id, **_registrar_message(platform, req.registrar, req)}
+    return TypedDataOut(**_typed_out(typed_message(platform, "ReinstateCitizen", message), req.registrar))
+
+
+def reinstate(platform: Platform, citizen_id: int, body: ReinstatementCreate) -> CitizenChangeOut:
+    fields = {"citizenId": citizen_id}
+    _signed(platform, "ReinstateCitizen", fields, body)
+    fn = registry(platform).functions.reinstateCitizen(
+        citizen_id, body.registrar, body.nonce, body.deadline, _sig(body)
+    )
+    return _change(platform, "CitizenReinstated", _relay(platform, fn))
+
+
+def recover_typed_data(platform: Platform, citizen_id: int, req: RecoveryTypedData) -> TypedDataOut:
+    citizen_by_id(platform, citizen_id)
+    _require_unused(platform, req.new_account)
+    message = {
+        "citizenId": citizen_id,
+        "newAccount": req.new_account,
+        **_registrar_message(platform, req.registrar, req),
+    }
+    return TypedDataOut(**_typed_out(typed_message(platform, "RecoverKey", message), req.registrar))
+
+
+def recover(platform: Platform, citizen_id: int, body: RecoveryCreate) -> CitizenChangeOut:
+    fields = {"citizenId": citizen_id, "newAccount": body.new_account}
+    _signed(platform, "RecoverKey", fields, body)
+    fn = registry(platform).functions.recoverKey(
+        citizen_id, body.new_account, body.registrar, body.nonce, body.deadline, _sig(body)
+    )
+    return _change(platform, "CitizenKeyRotated", _relay(platform, fn))
+
+
+# -- citizen self-rotation -----------------------------------------------------------------
+
+
+def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedDataOut:
+    if req.old_account == req.new_account:
+        raise InvalidInput("new_account must differ from old_account")
+    citizen = citizen_by_address(platform, req.old_account)
+    if not citizen.active:
+        raise refine(ContractError("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT))
+    _require_unused(platform, req.new_account)
+    nonce = int(read(platform, registry(platform).functions.nonces(req.old_account)))
+    message = {"oldAccount": req.old_account, "newAccount": req.new_account, "nonce": nonce, "deadline": _deadline(req)}
+    typed = typed_message(platform, "RotateKey", message)
+    return TypedDataOut(**_typed_out(typed, [req.old_account, req.new_account]))
+
+
+def rotate(platform: Platform, body: RotationCreate) -> CitizenChangeOut:
+    message = {
+        "oldAccount": body.old_account,
+        "newAccount": body.new_account,
+        "nonce": body.nonce,
+        "deadline": body.deadline,
+    }
+    typed = typed_message(platform, "RotateKey", message)
+    require_signer(typed, body.old_signature, body.old_account, "old key")
+    require_signer(typed, body.new_signature, body.new_account, "new key")
+    fn = registry(platform).functions.rotateKey(
+        body.old_account,
+        body.new_account,
+        body.nonce,
+        body.deadline,
+        bytes.fromhex(body.old_signature[2:]),
+        bytes.fromhex(body.new_signature[2:]),
+    )
+    return _change(platform, "CitizenKeyRotated", _relay(platform, fn))
+
+
+# -- registrars (operator / city admin) ------------------------------------------------------
+
+
+def registrar_status(platform: Platform, address: str) -> RegistrarOut:
+    return RegistrarOut(address=address, is_registrar=is_registrar(platform, address))
+
+
+def grant_registrar(platform: Platform, address: str) -> RegistrarOut:
+    """The operator (holder of DEFAULT_ADMIN_ROLE) grants REGISTRAR_ROLE; 409 if already held."""
+    if is_registrar(platform, address):
+        raise Conflict(f"{address} already holds REGISTRAR_ROLE", code="registrar_exists")
+    reg = registry(platform)
+    receipt = _relay(platform, reg.functions.grantRole(REGISTRAR_ROLE, address))
+    return RegistrarOut(address=address, is_registrar=True, tx_hash=receipt.tx_hash, block_number=receipt.block_number)
+
+
+def revoke_registrar(platform: Platform, address: str) -> RegistrarOut:
+    """The operator revokes REGISTRAR_ROLE: the registrar's pending signatures stop working; 404 if not held."""
+    if not is_registrar(platform, address):
+        raise NotFound(f"{address} does not hold REGISTRAR_ROLE", code="registrar_not_found")
+    reg = registry(platform)
+    receipt = _relay(platform, reg.functions.revokeRole(REGISTRAR_ROLE, address))
+    return RegistrarOut(address=address, is_registrar=False, tx_hash=receipt.tx_hash, block_number=receipt.block_number)

@@ -1,0 +1,312 @@
+"""Request and response models of the labour area (`/labor`)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from civic_ledger.api.types import Address, Bytes32, Signature
+
+Date = date  # a field named `date` shadows the type inside DailyEntry
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAY_NAMES: list[str] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+U32 = 2**32 - 1
+U64 = 2**64 - 1
+
+
+# ------------------------------------------------------------------ shared
+
+
+class ChainRef(BaseModel):
+    """Where a record is on chain: enough to fetch and re-check it from any node."""
+
+    event: str = Field(examples=["WeekConfirmed"])
+    contract_address: Address
+    tx_hash: str
+    block_number: int
+    block_hash: str | None = None
+    log_index: int
+
+
+class TypedDataOut(BaseModel):
+    """EIP-712 typed data to sign (standard JSON, `eth_signTypedData_v4` shape)."""
+
+    typed_data: dict[str, Any]
+    digest: str = Field(description="The 32-byte hash that is signed, 0x-hex.")
+    signer: Address = Field(description="Who must sign it.")
+    deadline: int = Field(description="Last valid block timestamp (Unix seconds); send it back with the signature.")
+
+
+class Signed(BaseModel):
+    deadline: int = Field(ge=0, description="The `deadline` of the typed data that was signed.")
+    signature: Signature = Field(description="65-byte ECDSA signature of the typed data, 0x-hex.")
+
+
+# ------------------------------------------------------------------ minimum wage
+
+
+class MinimumWageCreate(BaseModel):
+    year: int = Field(ge=2019, le=9999, examples=[2027])
+    hourly_wage: int = Field(ge=0, le=U32, description="KRW per hour.", examples=[10_700])
+    office: Address = Field(description="The labour office signing (holds LABOR_OFFICE_ROLE).")
+    nonce: int | None = Field(None, ge=0, description="The office's nonce; filled in when omitted.")
+    deadline: int | None = Field(None, ge=0, description="Filled in when omitted (now + 1 h).")
+
+
+class MinimumWageSet(BaseModel):
+    year: int = Field(ge=2019, le=9999)
+    hourly_wage: int = Field(ge=0, le=U32)
+    office: Address
+    nonce: int = Field(ge=0)
+    deadline: int = Field(ge=0)
+    signature: Signature
+
+
+class MinimumWageOut(BaseModel):
+    year: int
+    hourly_wage: int
+    set_by: Address | None = Field(None, description="The labour office; null for the preloaded table.")
+    ref: ChainRef | None = None
+
+
+# ------------------------------------------------------------------ contracts
+
+
+class TermsCreate(BaseModel):
+    """The terms the checks need; the full document stays off chain (only its hash is stored)."""
+
+    employer: Address
+    worker: Address = Field(description="The worker's citizen address (must be an active citizen).")
+    document_hash: Bytes32 = Field(description="keccak-256 of the full signed contract document.")
+    workplace_id: Bytes32 = Field(description="Hash identifying the workplace (e.g. keccak of its business number).")
+    hourly_wage: int = Field(ge=0, le=U32, description="KRW per hour.", examples=[10_320])
+    daily_minutes: int = Field(ge=0, le=1440, description="Contracted minutes per working day.", examples=[240])
+    weekly_minutes: int = Field(
+        ge=0, le=10080, description="Contracted minutes per week (870 = 14.5 h).", examples=[1200]
+    )
+    work_days: list[Weekday] = Field(
+        description="Contracted working days.", examples=[["mon", "tue", "wed", "thu", "fri"]]
+    )
+    start_date: date = Field(examples=["2026-03-02"])
+    end_date: date = Field(description="Last day; 9999-12-31 for an open-ended contract.", examples=["2026-12-31"])
+    pay_cycle: Literal["weekly", "monthly"] = Field(examples=["weekly"])
+    pay_day: int = Field(
+        ge=0,
+        le=31,
+        description="Weekday 1 (Mon) … 7 (Sun) for weekly pay, day of month 1 … 31 for monthly.",
+        examples=[5],
+    )
+
+
+class ContractTypedDataCreate(TermsCreate):
+    deadline: int | None = Field(
+        None, ge=0, description="Filled in when omitted (now + 1 day, time for both parties to sign)."
+    )
+
+
+class ContractCreate(BaseModel):
+    terms: TermsCreate
+    deadline: int = Field(ge=0)
+    employer_signature: Signature
+    worker_signature: Signature
+
+
+class ContractTypedDataOut(TypedDataOut):
+    contract_id: Bytes32 = Field(description="The id the contract will have once registered.")
+    signers: list[Address] = Field(description="Both parties sign the same typed data: employer, worker.")
+
+
+class ContractOut(BaseModel):
+    contract_id: Bytes32
+    terms: TermsCreate
+    registered: ChainRef
+
+
+class DocumentCheck(BaseModel):
+    document_hash: Bytes32 | None = Field(None, description="keccak-256 of the document you hold.")
+    document_text: str | None = Field(None, description="Or the document's text (UTF-8); hashed with keccak-256.")
+
+
+class DocumentCheckOut(BaseModel):
+    contract_id: Bytes32
+    matches: bool
+    given_hash: Bytes32
+    registered_hash: Bytes32
+    message: str
+
+
+# ------------------------------------------------------------------ weeks
+
+
+class DailyEntry(BaseModel):
+    date: Date = Field(examples=["2026-03-02"])
+    start: time = Field(examples=["09:00"])
+    end: time = Field(examples=["13:00"])
+    break_minutes: int = Field(0, ge=0, le=1440)
+
+
+class WeekCreate(BaseModel):
+    week_start: date = Field(description="The Monday of the week.", examples=["2026-03-02"])
+    entries: list[DailyEntry] = Field(description="Daily entries; their Merkle root goes on chain.", max_length=64)
+    revision: int = Field(0, ge=0, le=255, description="0 for a new week, previous + 1 after a dispute.")
+
+
+class WeekTypedDataCreate(WeekCreate):
+    deadline: int | None = Field(None, ge=0)
+
+
+class WeekRecord(WeekCreate, Signed):
+    pass
+
+
+class DisputeCreate(BaseModel):
+    claimed_minutes: int = Field(ge=0, le=10080, description="Minutes the worker says they worked.")
+    claimed_days: list[Weekday] = Field(description="Days the worker says they worked.")
+    reason: str = Field(min_length=1, max_length=2000, description="Kept off chain; only its keccak-256 goes on chain.")
+
+
+class DisputeTypedDataCreate(DisputeCreate):
+    deadline: int | None = Field(None, ge=0)
+
+
+class DisputeRecord(DisputeCreate, Signed):
+    pass
+
+
+class ConfirmTypedDataCreate(BaseModel):
+    deadline: int | None = Field(None, ge=0)
+
+
+class WeekEventOut(BaseModel):
+    action: Literal["recorded", "confirmed", "disputed"]
+    revision: int
+    ref: ChainRef
+    minutes_worked: int | None = None
+    days_worked: list[str] | None = None
+    entries_root: Bytes32 | None = None
+    claimed_minutes: int | None = None
+    claimed_days: list[str] | None = None
+    reason_hash: Bytes32 | None = None
+
+
+class WeekOut(BaseModel):
+    contract_id: Bytes32
+    week_start: date
+    status: Literal["recorded", "confirmed", "disputed"]
+    revision: int
+    minutes_worked: int
+    days_worked: list[str]
+    entries_root: Bytes32
+    history: list[WeekEventOut]
+
+
+class EntryProofOut(BaseModel):
+    entry: DailyEntry
+    leaf: Bytes32
+    proof: list[Bytes32]
+    root: Bytes32
+
+
+class WeekRecordOut(WeekOut):
+    proofs: list[EntryProofOut] = Field(description="Merkle proof of each daily entry against the root on chain.")
+
+
+# ------------------------------------------------------------------ statements
+
+
+class StatementCreate(BaseModel):
+    period_start: date = Field(description="First day of the pay period (a Monday, or the 1st for monthly pay).")
+    period_end: date
+    payment_date: date
+    statement_hash: Bytes32 = Field(
+        description="keccak-256 of the full statement (calculation basis, deduction items)."
+    )
+    base_pay: int = Field(ge=0, le=U64)
+    holiday_pay: int = Field(0, ge=0, le=U64, description="Weekly holiday pay (주휴수당).")
+    overtime_pay: int = Field(0, ge=0, le=U64)
+    other_pay: int = Field(0, ge=0, le=U64)
+    deductions: int = Field(0, ge=0, le=U64)
+    revision: int = Field(0, ge=0, le=255, description="0 for the first statement of the period, +1 per correction.")
+
+    @property
+    def gross_pay(self) -> int:
+        return self.base_pay + self.holiday_pay + self.overtime_pay + self.other_pay
+
+
+class StatementTypedDataCreate(StatementCreate):
+    deadline: int | None = Field(None, ge=0)
+
+
+class StatementRecord(StatementCreate, Signed):
+    pass
+
+
+class StatementOut(BaseModel):
+    contract_id: Bytes32
+    period_start: date
+    period_end: date
+    payment_date: date
+    statement_hash: Bytes32
+    gross_pay: int
+    base_pay: int
+    holiday_pay: int
+    overtime_pay: int
+    other_pay: int
+    deductions: int
+    net_pay: int
+    revision: int
+    ref: ChainRef
+
+
+# ------------------------------------------------------------------ compliance
+
+
+class FindingOut(BaseModel):
+    kind: str = Field(examples=["weekly_holiday_pay_unpaid"])
+    period_start: date
+    period_end: date
+    amount_owed: int = Field(description="KRW still owed (integer; 0 for findings without an amount).")
+    message: str
+    weeks: list[date]
+    details: dict[str, Any]
+
+
+class PeriodOut(BaseModel):
+    period_start: date
+    period_end: date
+    due_date: date
+    weeks: list[date]
+    minutes_worked: int
+    hourly_rate_owed: int
+    base_owed: int
+    holiday_owed: int
+    holiday_weeks: list[date]
+    paid_gross: int | None
+    statement_payment_date: date | None
+    amount_short: int
+
+
+class ComplianceOut(BaseModel):
+    contract_id: Bytes32
+    as_of: date
+    total_amount_owed: int
+    findings: list[FindingOut]
+    periods: list[PeriodOut]
+    rounding: str
+
+
+class VerifyCheckOut(BaseModel):
+    record: str
+    ok: bool
+    problem: str | None = None
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    chain_id: int
+    records_checked: int
+    problems: list[str]
+    checks: list[VerifyCheckOut]
