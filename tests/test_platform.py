@@ -275,3 +275,29 @@ def test_custom_error_with_a_single_string_argument_keeps_its_name(platform: Pla
     with pytest.raises(ContractError) as mined:
         platform.relayer.transact(thrower.functions.f())
     assert mined.value.error_name == "ThrowerFailed"
+
+
+def test_read_only_json_rpc_endpoint_serves_standard_clients(api: httpx.Client, platform: Platform) -> None:
+    from web3 import HTTPProvider, Web3
+
+    created = api.post("/notary/anchors", json={"document_hash": doc_hash("rpc")}).json()
+    w3 = Web3(HTTPProvider(f"{api.base_url}/rpc"))
+    assert w3.eth.chain_id == platform.chain.chain_id
+    assert w3.eth.block_number == platform.chain.head()
+    notary_address = platform.deployment.address("Notary")
+    notary = w3.eth.contract(address=notary_address, abi=platform.build.artifact("Notary").abi)
+    assert notary.functions.anchorCount().call() == 1
+    receipt = w3.eth.get_transaction_receipt(created["tx_hash"])
+    assert receipt["status"] == 1 and receipt["blockNumber"] == created["block_number"]
+    (log,) = notary.events.DocumentAnchored().get_logs(from_block=0)
+    assert "0x" + log["args"]["documentHash"].hex() == doc_hash("rpc")
+    assert bytes(w3.eth.get_code(notary_address)) == bytes(platform.chain.w3.eth.get_code(notary_address))
+    # Reverts come back as standard JSON-RPC errors with the revert data.
+    with pytest.raises(Exception) as caught:
+        notary.functions.anchor(b"\0" * 32, b"\0" * 32).call({"from": platform.operator.address})
+    assert "0x" in str(caught.value) or "revert" in str(caught.value).lower()
+    # Anything that would sign or send is refused.
+    refused = api.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction", "params": [{}]}).json()
+    assert refused["error"]["code"] == -32601 and "read-only" in refused["error"]["message"]
+    batch = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]).json()
+    assert batch[0]["result"] == hex(platform.chain.chain_id)

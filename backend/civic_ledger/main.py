@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from civic_ledger import __version__
-from civic_ledger.api import system
+from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.config import Settings, get_settings
 from civic_ledger.credentials.router import router as credentials_router
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(rpc.router)
     app.include_router(notary_router)
     app.include_router(auth_router)
     app.include_router(identity_router)
