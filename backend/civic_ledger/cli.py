@@ -37,11 +37,17 @@ def _add_area_commands() -> None:
     from civic_ledger.credentials.cli import app as credentials_app
     from civic_ledger.identity.cli import app as identity_app
     from civic_ledger.labor.cli import app as labor_app
+    from civic_ledger.mileage.cli import app as mileage_app
     from civic_ledger.voting.cli import app as voting_app
 
     app.add_typer(identity_app, name="identity", help="Citizen Card identity: keystores, registration, key rotation, sign-in.")
     app.add_typer(voting_app, name="voting", help="M-Voting: polls, signed ballots, results, recount.")
     app.add_typer(credentials_app, name="credentials", help="Online credentials: issue, revoke, verify, present.")
+    app.add_typer(
+        mileage_app,
+        name="mileage",
+        help="ZeroPay-linked mileage: programs, awards, redemptions, settlements, reports.",
+    )
     app.add_typer(
         labor_app,
         name="labor",

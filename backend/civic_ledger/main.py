@@ -15,6 +15,7 @@ from civic_ledger.credentials.router import router as credentials_router
 from civic_ledger.identity.router import auth_router
 from civic_ledger.identity.router import router as identity_router
 from civic_ledger.labor.router import router as labor_router
+from civic_ledger.mileage.router import router as mileage_router
 from civic_ledger.notary.router import router as notary_router
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting.router import router as voting_router
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(voting_router)
     app.include_router(credentials_router)
     app.include_router(labor_router)
+    app.include_router(mileage_router)
     return app

@@ -1,0 +1,321 @@
+"""Request and response models of the mileage API (제로페이 연계 마일리지)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from civic_ledger.api.types import Address, Bytes32, Signature
+
+U32 = 2**32 - 1
+U40 = 2**40 - 1
+U64 = 2**64 - 1
+
+TtlField = Field(3600, ge=30, le=7 * 86400, description="Seconds the signed message stays valid (from chain time).")
+
+
+class Tx(BaseModel):
+    tx_hash: str | None = Field(None, description="Transaction that made the change (none when nothing was sent).")
+    block_number: int | None = None
+    gas_used: int | None = None
+
+
+# -- policy --------------------------------------------------------------------------------
+
+
+class PolicyOut(BaseModel):
+    epoch_origin: int = Field(description="Unix time epoch 0 starts (the contract's deployment).")
+    epoch_length_s: int = Field(description="Length of an epoch in seconds (30 days).")
+    validity_epochs: int = Field(description="Points credited in epoch e are spendable until epoch e + validity - 1.")
+    current_epoch: int
+    current_epoch_start: int
+    chain_time: int = Field(description="Timestamp of the latest block.")
+    contract: Address
+
+
+class AdvanceTime(BaseModel):
+    epochs: int = Field(0, ge=0, le=120, description="Whole epochs (30 days each) to move ahead.")
+    seconds: int = Field(0, ge=0, le=10 * 365 * 86400, description="Extra seconds to move ahead.")
+
+
+class ValidityUpdate(BaseModel):
+    validity_epochs: int = Field(ge=1, le=7, description="Epochs points stay valid (only before the first merchant).")
+
+
+# -- programs ------------------------------------------------------------------------------
+
+
+class ProgramCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["Eco mileage (에코마일리지)"])
+    awarder: Address = Field(description="The program's key: it signs every award of the program.")
+    annual_cap: int = Field(
+        ge=1, le=U40, description="Points the program may award per calendar year (KST).", examples=[50_000_000]
+    )
+
+
+class ProgramUpdate(BaseModel):
+    awarder: Address | None = Field(None, description="New awarder; null closes the program.")
+    annual_cap: int = Field(ge=1, le=U40)
+
+
+class ProgramOut(Tx):
+    program_id: int
+    name: str
+    awarder: Address | None = Field(description="None when the program is closed.")
+    annual_cap: int
+    awarded_in_year: int = Field(description="Points awarded in `year` (legacy imports are not counted).")
+    year: int
+    open: bool
+
+
+# -- awards --------------------------------------------------------------------------------
+
+
+class AwardItem(BaseModel):
+    account: Address = Field(description="The citizen's current address.")
+    amount: int = Field(ge=1, le=U32, examples=[1000])
+    ref: int = Field(
+        ge=0, le=U64, description="The program's record number; one award per (program, ref).", examples=[20261122001]
+    )
+
+
+class AwardTypedDataRequest(AwardItem):
+    ttl_s: int = TtlField
+
+
+class AwardCreate(AwardItem):
+    deadline: int = Field(ge=0, description="As in the signed typed data.")
+    signature: Signature = Field(description="The program awarder's EIP-712 signature of `Award`.")
+
+
+class AwardOut(Tx):
+    program_id: int
+    account: Address
+    citizen_id: int | None
+    amount: int
+    ref: int
+    awarded: bool = Field(description="False when the reference was awarded before (idempotent: nothing changed).")
+    epoch: int | None = None
+
+
+class AwardBatchTypedDataRequest(BaseModel):
+    awards: list[AwardItem] = Field(min_length=1, max_length=256)
+    ttl_s: int = TtlField
+
+
+class AwardBatchCreate(BaseModel):
+    awards: list[AwardItem] = Field(min_length=1, max_length=256)
+    deadline: int = Field(ge=0)
+    signature: Signature = Field(description="The awarder's EIP-712 signature of `AwardBatch`.")
+
+
+class SkippedOut(BaseModel):
+    account: Address
+    ref: int | None = None
+    reason: str = Field(examples=["Duplicate", "NotActiveCitizen", "AlreadyImported", "ZeroAmount"])
+
+
+class CreditedOut(BaseModel):
+    citizen_id: int
+    amount: int
+    ref: int | None = None
+
+
+class AwardBatchOut(Tx):
+    program_id: int
+    awarded_count: int
+    credited: list[CreditedOut]
+    skipped: list[SkippedOut]
+    epoch: int | None = None
+
+
+class LegacyItem(BaseModel):
+    account: Address
+    amount: int = Field(ge=1, le=U32)
+
+
+class LegacyTypedDataRequest(BaseModel):
+    entries: list[LegacyItem] = Field(min_length=1, max_length=256)
+    ttl_s: int = TtlField
+
+
+class LegacyImportCreate(BaseModel):
+    entries: list[LegacyItem] = Field(min_length=1, max_length=256)
+    deadline: int = Field(ge=0)
+    signature: Signature = Field(description="The awarder's EIP-712 signature of `ImportLegacy`.")
+
+
+class LegacyImportOut(Tx):
+    program_id: int
+    imported_count: int
+    credited: list[CreditedOut]
+    skipped: list[SkippedOut]
+
+
+class TypedDataOut(BaseModel):
+    typed_data: dict[str, Any] = Field(description="EIP-712 JSON (eth_signTypedData_v4): sign it unchanged.")
+    signer: Address = Field(description="Who must sign.")
+    deadline: int
+    nonce: int | None = None
+    digest: str
+
+
+# -- merchants -----------------------------------------------------------------------------
+
+
+class MerchantCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["Mangwon market bakery"])
+    business_number_hash: Bytes32 = Field(
+        description="keccak256(salt || business registration number digits): the number itself stays off chain."
+    )
+    district: int = Field(ge=1, le=25, description="District code 1..25.", examples=[14])
+
+
+class MerchantOut(Tx):
+    merchant_id: int
+    name: str
+    district: int
+    active: bool
+    business_number_hash: Bytes32
+    unsettled: int = Field(description="Redeemed points the treasury has not settled yet.")
+    redeemed: int
+
+
+class SettlementCreate(BaseModel):
+    period: int = Field(ge=0, le=U32, description="Period label, e.g. the epoch number or 202611.")
+    amount: int | None = Field(None, ge=1, description="Points to settle; default: all unsettled.")
+
+
+class SettlementOut(Tx):
+    merchant_id: int
+    period: int
+    amount: int
+    unsettled_after: int
+
+
+# -- redemptions ---------------------------------------------------------------------------
+
+
+class RedemptionTypedDataRequest(BaseModel):
+    citizen: Address
+    merchant_id: int = Field(ge=1, le=U32)
+    amount: int = Field(ge=1, le=7 * (2**28 - 1))
+    order_ref: Bytes32 = Field(description="The merchant's order reference (e.g. keccak256 of the order id).")
+    ttl_s: int = TtlField
+
+
+class RedemptionCreate(BaseModel):
+    citizen: Address
+    merchant_id: int = Field(ge=1, le=U32)
+    amount: int = Field(ge=1, le=7 * (2**28 - 1))
+    order_ref: Bytes32
+    nonce: int = Field(ge=0)
+    deadline: int = Field(ge=0)
+    signature: Signature = Field(description="The citizen's EIP-712 signature of `Redeem`.")
+
+
+class ExpiryOut(BaseModel):
+    epoch: int
+    amount: int
+
+
+class RedemptionOut(Tx):
+    citizen: Address
+    citizen_id: int
+    merchant_id: int
+    amount: int
+    order_ref: Bytes32
+    epoch: int
+    expired: list[ExpiryOut] = Field(description="Expired buckets written off by this redemption.")
+    balance_after: int
+
+
+# -- balances and reports ------------------------------------------------------------------
+
+
+class BucketOut(BaseModel):
+    epoch: int
+    amount: int
+    expires_at_epoch: int = Field(description="First epoch in which these points are no longer spendable.")
+    expires_at: int = Field(description="Unix time of that epoch's start.")
+    expired: bool
+
+
+class BalanceOut(BaseModel):
+    account: Address
+    citizen_id: int
+    balance: int = Field(description="Unexpired points.")
+    expired_unrealised: int = Field(description="Expired points not yet written off on chain.")
+    current_epoch: int
+    nonce: int = Field(description="Next redemption nonce.")
+    buckets: list[BucketOut]
+
+
+class LiabilityRow(BaseModel):
+    program_id: int
+    name: str
+    awarded: int
+    imported: int
+    redeemed: int
+    expired: int
+    outstanding: int = Field(description="awarded + imported − redeemed − expired.")
+
+
+class LiabilityOut(BaseModel):
+    block_number: int
+    current_epoch: int
+    rows: list[LiabilityRow]
+    total: LiabilityRow
+    on_chain_balance_total: int = Field(description="Σ of every citizen's unexpired balance read from the contract.")
+    balanced: bool = Field(description="Whether Σ outstanding equals the on-chain balance total.")
+
+
+class MerchantPeriodRow(BaseModel):
+    merchant_id: int
+    name: str
+    epoch: int
+    period_start: int
+    period_end: int
+    redemptions: int
+    points: int
+
+
+class MerchantTotalRow(BaseModel):
+    merchant_id: int
+    name: str
+    redeemed: int
+    settled: int
+    unsettled: int
+
+
+class MerchantReportOut(BaseModel):
+    block_number: int
+    rows: list[MerchantPeriodRow]
+    merchants: list[MerchantTotalRow]
+
+
+class StatementEntry(BaseModel):
+    block_number: int
+    tx_hash: str
+    kind: str = Field(examples=["award", "legacy", "redemption", "expiry"])
+    epoch: int
+    amount: int = Field(description="Positive for credits, negative for redemptions and expiries.")
+    program_id: int | None = None
+    merchant_id: int | None = None
+    ref: int | None = None
+    order_ref: str | None = None
+
+
+class StatementOut(BaseModel):
+    citizen_id: int
+    account: Address | None
+    current_epoch: int
+    entries: list[StatementEntry]
+    awarded: int
+    imported: int
+    redeemed: int
+    expired: int = Field(description="Written off on chain plus expired-but-not-yet-written-off.")
+    expired_unrealised: int
+    balance: int
+    conserved: bool = Field(description="awarded + imported == balance + redeemed + expired.")
