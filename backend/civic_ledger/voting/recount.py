@@ -1,0 +1,307 @@
+"""Recount a poll from chain data alone: MVoting logs and contract state, no API, no database.
+
+Given a ``Web3`` (or an RPC URL) and the MVoting address (or the deployment manifest), this
+reads ``PollCreated``, ``BallotCast``, ``BallotRevealed`` and ``PollFinalized`` with filters on
+the contract address and the event topics (plus the indexed poll id), starting at the poll's
+creation block, and recomputes the tally:
+
+- each voter key counts once, with its last ``BallotCast`` (the highest version);
+- public polls: the choice of that ballot; sealed polls: the ``BallotRevealed`` opening, checked
+  against the commitment of that ballot (``keccak256(abi.encode(pollId, voter, choice, salt))``);
+- single / approval: one point per chosen option; ranked: Borda (``maxChoices - rank``).
+
+It then compares with the published result: ``PollFinalized`` when the poll was finalized,
+else the contract's running ``tallyOf`` (when it is readable).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+
+from civic_ledger.errors import ConfigError, NotFound
+from civic_ledger.voting import ballots as enc
+
+#: Largest block range of one eth_getLogs request (public nodes refuse very wide ranges).
+LOG_RANGE = 50_000
+
+
+def mvoting_abi(build_dir: Path | None = None) -> list[dict[str, Any]]:
+    """MVoting's ABI from the project's build (compiled on first use, then cached)."""
+    from civic_ledger.config import Settings
+    from civic_ledger.platform.compiler import compile_contracts
+
+    return list(compile_contracts(build_dir or Settings().build_dir).artifact("MVoting").abi)
+
+
+def struct_dict(outputs: list[dict[str, Any]], value: Any) -> dict[str, Any]:
+    """A decoded ABI tuple as a dict keyed by component name."""
+    if isinstance(value, dict):
+        return dict(value)
+    return {c["name"]: v for c, v in zip(outputs, value, strict=True)}
+
+
+@dataclass(frozen=True)
+class LogRef:
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+class VotingLogs:
+    """Filtered, decoded MVoting logs."""
+
+    def __init__(self, w3: Web3, contract: Contract) -> None:
+        self.w3 = w3
+        self.contract = contract
+        self.events: dict[str, Any] = {e["name"]: e for e in contract.abi if e.get("type") == "event"}  # type: ignore[typeddict-item]
+
+    def topic(self, event: str) -> str:
+        return "0x" + event_abi_to_log_topic(self.events[event]).hex()  # type: ignore[arg-type]
+
+    def fetch(
+        self, event: str, *, poll_id: int | None = None, from_block: int = 0, to_block: int | None = None
+    ) -> Iterator[tuple[dict[str, Any], LogRef]]:
+        """Decoded ``event`` logs (args, where), oldest first, optionally of one poll (topic 1)."""
+        topics: list[Any] = [self.topic(event)]
+        if poll_id is not None:
+            topics.append("0x" + poll_id.to_bytes(32, "big").hex())
+        head = int(self.w3.eth.block_number) if to_block is None else to_block
+        decoder = getattr(self.contract.events, event)()
+        start = max(0, from_block)
+        while start <= head:
+            end = min(head, start + LOG_RANGE - 1)
+            raw = self.w3.eth.get_logs(
+                {"address": self.contract.address, "topics": topics, "fromBlock": start, "toBlock": end}  # type: ignore[typeddict-item]
+            )
+            for log in raw:
+                decoded = decoder.process_log(log)
+                ref = LogRef(int(log["blockNumber"]), "0x" + bytes(log["transactionHash"]).hex(), int(log["logIndex"]))
+                yield dict(decoded["args"]), ref
+            start = end + 1
+
+
+@dataclass
+class VoterBallot:
+    voter: str
+    citizen_id: int
+    version: int
+    choice: int
+    commitment: bytes
+    ballot_hash: bytes
+    where: LogRef
+
+
+@dataclass
+class Recount:
+    """The result of a recount and how it compares with the published result."""
+
+    poll_id: int
+    ballot_type: str
+    secrecy: str
+    question: str
+    options: list[str]
+    created: LogRef
+    recomputed_counts: list[int]
+    ballots: int
+    counted: int
+    published_source: str  # "PollFinalized", "tallyOf" or "none (sealed until close)"
+    published_counts: list[int] | None
+    published_ballots: int | None
+    published_counted: int | None
+    ballots_seen: int  # BallotCast logs read (replacements included)
+    reveals_seen: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.published_counts is not None and not self.problems
+
+
+def _poll_state(contract: Contract, poll_id: int) -> dict[str, Any]:
+    fn = contract.get_function_by_name("getPoll")
+    try:
+        value = fn(poll_id).call()
+    except ContractLogicError:
+        raise NotFound(
+            f"poll {poll_id} does not exist on MVoting at {contract.address}", code="poll_not_found"
+        ) from None
+    return struct_dict(fn.abi["outputs"][0]["components"], value)
+
+
+def recount(w3: Web3, contract: Contract, poll_id: int, *, from_block: int = 0) -> Recount:
+    """Recompute poll ``poll_id`` from logs; ``from_block``: where to look for its creation."""
+    logs = VotingLogs(w3, contract)
+    poll = _poll_state(contract, poll_id)
+    ballot_type = enc.BALLOT_TYPES[int(poll["ballotType"])]
+    secrecy = enc.SECRECY[int(poll["secrecy"])]
+    num_options, max_choices = int(poll["numOptions"]), int(poll["maxChoices"])
+    problems: list[str] = []
+
+    created = next(iter(logs.fetch("PollCreated", poll_id=poll_id, from_block=from_block)), None)
+    if created is None:
+        raise NotFound(f"no PollCreated log for poll {poll_id} from block {from_block}", code="poll_not_found")
+    args, created_at = created
+    question, options = str(args["question"]), [str(o) for o in args["options"]]
+    if keccak(text=question) != bytes(poll["questionHash"]):
+        problems.append("the question text in PollCreated does not hash to the stored questionHash")
+    if keccak(b"".join(keccak(text=o) for o in options)) != bytes(poll["optionsHash"]):
+        problems.append("the option texts in PollCreated do not hash to the stored optionsHash")
+
+    start = created_at.block_number
+    last: dict[int, VoterBallot] = {}
+    seen = 0
+    for a, where in logs.fetch("BallotCast", poll_id=poll_id, from_block=start):
+        seen += 1
+        key = int(a["citizenId"])
+        b = VoterBallot(
+            to_checksum_address(a["voter"]),
+            key,
+            int(a["version"]),
+            int(a["choice"]),
+            bytes(a["commitment"]),
+            bytes(a["ballotHash"]),
+            where,
+        )
+        prior = last.get(key)
+        if prior is not None and b.version <= prior.version:
+            problems.append(f"voter key {key}: BallotCast version {b.version} does not exceed {prior.version}")
+            continue
+        last[key] = b
+
+    counts = [0] * num_options
+    counted = 0
+    reveals = 0
+    if secrecy == "public":
+        for b in last.values():
+            if not enc.valid_choice(ballot_type, b.choice, num_options, max_choices):
+                problems.append(f"voter key {b.citizen_id}: invalid choice {b.choice} was accepted")
+                continue
+            enc.add_to_tally(counts, ballot_type, b.choice, max_choices)
+            counted += 1
+    else:
+        opened: set[int] = set()
+        for a, where in logs.fetch("BallotRevealed", poll_id=poll_id, from_block=start):
+            reveals += 1
+            key, voter, choice, salt = (
+                int(a["citizenId"]),
+                to_checksum_address(a["voter"]),
+                int(a["choice"]),
+                bytes(a["salt"]),
+            )
+            found = last.get(key)
+            if found is None:
+                problems.append(f"voter key {key}: revealed in block {where.block_number} without a ballot")
+                continue
+            if key in opened:
+                problems.append(f"voter key {key}: revealed twice")
+                continue
+            if found.voter != voter or enc.commitment(poll_id, voter, choice, salt) != found.commitment:
+                problems.append(f"voter key {key}: the reveal does not open the last ballot's commitment")
+                continue
+            if not enc.valid_choice(ballot_type, choice, num_options, max_choices):
+                problems.append(f"voter key {key}: invalid revealed choice {choice}")
+                continue
+            opened.add(key)
+            enc.add_to_tally(counts, ballot_type, choice, max_choices)
+            counted += 1
+
+    if len(last) != int(poll["ballots"]):
+        problems.append(f"{len(last)} voters hold a ballot in the logs, the contract says {poll['ballots']}")
+    if counted != int(poll["counted"]):
+        problems.append(f"{counted} ballots counted from the logs, the contract says {poll['counted']}")
+
+    published_counts: list[int] | None = None
+    published_ballots: int | None = None
+    published_counted: int | None = None
+    source = "none"
+    finalized = next(iter(logs.fetch("PollFinalized", poll_id=poll_id, from_block=start)), None)
+    if finalized is not None:
+        f = finalized[0]
+        source = "PollFinalized"
+        published_counts = [int(c) for c in f["counts"]]
+        published_ballots, published_counted = int(f["ballots"]), int(f["counted"])
+    else:
+        try:
+            tally, tally_counted = contract.functions.tallyOf(poll_id).call()
+            source = "tallyOf"
+            published_counts, published_counted = [int(c) for c in tally], int(tally_counted)
+            published_ballots = int(poll["ballots"])
+        except ContractLogicError:
+            source = "none (sealed until close)"
+            problems.append("no published result yet: the poll is sealed until close")
+
+    if published_counts is not None:
+        if published_counts != counts:
+            problems.append(f"counts differ: published {published_counts}, recomputed {counts}")
+        if published_ballots is not None and published_ballots != len(last):
+            problems.append(f"ballots differ: published {published_ballots}, recomputed {len(last)}")
+        if published_counted is not None and published_counted != counted:
+            problems.append(f"counted differ: published {published_counted}, recomputed {counted}")
+
+    return Recount(
+        poll_id=poll_id,
+        ballot_type=ballot_type,
+        secrecy=secrecy,
+        question=question,
+        options=options,
+        created=created_at,
+        recomputed_counts=counts,
+        ballots=len(last),
+        counted=counted,
+        published_source=source,
+        published_counts=published_counts,
+        published_ballots=published_ballots,
+        published_counted=published_counted,
+        ballots_seen=seen,
+        reveals_seen=reveals,
+        problems=problems,
+    )
+
+
+def read_manifest(path: Path) -> tuple[str, int, int | None]:
+    """(MVoting address, deploy block, chain id) from a deployment manifest."""
+    try:
+        data = json.loads(Path(path).read_text())
+        entry = data["contracts"]["MVoting"]
+        return to_checksum_address(entry["address"]), int(entry.get("block", 0)), data.get("chain_id")
+    except OSError as exc:
+        raise ConfigError(f"manifest {path} can not be read: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"manifest {path} has no MVoting entry") from None
+
+
+def recount_rpc(
+    rpc_url: str | Web3,
+    poll_id: int,
+    *,
+    manifest: Path | None = None,
+    address: str | None = None,
+    abi: list[dict[str, Any]] | None = None,
+) -> Recount:
+    """Recount against a node: ``rpc_url`` (or a Web3) plus the manifest or the MVoting address."""
+    w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    from_block = 0
+    if address is None:
+        if manifest is None:
+            raise ConfigError("give the deployment manifest (--manifest) or the MVoting address (--address)")
+        address, from_block, chain_id = read_manifest(manifest)
+        try:
+            node_chain = int(w3.eth.chain_id)
+        except Exception as exc:  # noqa: BLE001 - any transport failure
+            found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+            reason = found.group(1).strip().lower() if found else str(exc).splitlines()[0][:200]
+            raise ConfigError(f"cannot reach the node at {rpc_url}: {reason}") from None
+        if chain_id is not None and int(chain_id) != node_chain:
+            raise ConfigError(f"manifest {manifest} is for chain id {chain_id}, the node is chain id {node_chain}")
+    contract = w3.eth.contract(address=to_checksum_address(address), abi=abi or mvoting_abi())
+    return recount(w3, contract, poll_id, from_block=from_block)
