@@ -26,7 +26,9 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 ChainOpt = Annotated[
     str | None,
-    typer.Option("--chain", help="`embedded` (default) or a JSON-RPC URL such as http://127.0.0.1:8545. Env: CIVIC_CHAIN."),
+    typer.Option(
+        "--chain", help="`embedded` (default) or a JSON-RPC URL such as http://127.0.0.1:8545. Env: CIVIC_CHAIN."
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Chain store, manifest and keystores. Env: CIVIC_DATA_DIR.")
@@ -38,9 +40,13 @@ def _add_area_commands() -> None:
     from civic_ledger.identity.cli import app as identity_app
     from civic_ledger.labor.cli import app as labor_app
     from civic_ledger.mileage.cli import app as mileage_app
+    from civic_ledger.roles.cli import app as roles_app
     from civic_ledger.voting.cli import app as voting_app
 
-    app.add_typer(identity_app, name="identity", help="Citizen Card identity: keystores, registration, key rotation, sign-in.")
+    app.add_typer(
+        identity_app, name="identity", help="Citizen Card identity: keystores, registration, key rotation, sign-in."
+    )
+    app.add_typer(roles_app, name="roles", help="Agency roles (POLL_ADMIN_ROLE, …): list, check, grant, revoke.")
     app.add_typer(voting_app, name="voting", help="M-Voting: polls, signed ballots, results, recount.")
     app.add_typer(credentials_app, name="credentials", help="Online credentials: issue, revoke, verify, present.")
     app.add_typer(

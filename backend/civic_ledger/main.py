@@ -18,6 +18,7 @@ from civic_ledger.labor.router import router as labor_router
 from civic_ledger.mileage.router import router as mileage_router
 from civic_ledger.notary.router import router as notary_router
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.roles.router import router as roles_router
 from civic_ledger.voting.router import router as voting_router
 
 DESCRIPTION = """
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(notary_router)
     app.include_router(auth_router)
     app.include_router(identity_router)
+    app.include_router(roles_router)
     app.include_router(voting_router)
     app.include_router(credentials_router)
     app.include_router(labor_router)

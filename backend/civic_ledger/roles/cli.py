@@ -1,0 +1,124 @@
+"""`civic-ledger roles …`: list, check, grant and revoke agency roles through the API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from civic_ledger.config import Settings
+from civic_ledger.errors import CivicLedgerError
+from civic_ledger.identity import keys
+from civic_ledger.identity.keys import DEFAULT_API_URL, ApiClient, ApiOpt, DataDirOpt, PasswordOpt
+
+app = typer.Typer(
+    help="Agency roles (POLL_ADMIN_ROLE, REGISTRAR_ROLE, …): list, check, grant, revoke.", no_args_is_help=True
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+AdminOpt = Annotated[
+    str | None, typer.Option("--admin-keystore", "-a", help="Keystore (name or path) of an admin of the contract.")
+]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CIVIC_TOKEN", help="Session token of an admin.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except CivicLedgerError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    return data_dir or Settings().data_dir
+
+
+def _account(value: str, data_dir: Path | None) -> str:
+    """An address as given, or the address of a local keystore of that name."""
+    if value.startswith("0x") and len(value) == 42:
+        return value
+    for info in keys.list_keystores(_data_dir(data_dir)):
+        if info.name == value:
+            return info.address
+    raise CivicLedgerError(f"{value!r} is neither an address nor a keystore name in {_data_dir(data_dir)}")
+
+
+def _token(client: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:
+    if token:
+        return token
+    if admin:
+        account = keys.load_account(_data_dir(data_dir), admin, keys.resolve_password(password))
+        return str(keys.sign_in(client, account)["token"])
+    raise CivicLedgerError("an admin must be signed in: pass --admin-keystore NAME or --token (env CIVIC_TOKEN)")
+
+
+@app.command("list")
+def list_cmd(api: ApiOpt = DEFAULT_API_URL) -> None:
+    """Every role of every deployed contract."""
+    with _errors(), ApiClient(api) as client:
+        table = Table("contract", "role", "role id")
+        for row in client.get("/roles"):
+            table.add_row(row["contract"], row["role"], row["role_id"])
+        console.print(table)
+
+
+@app.command()
+def check(
+    contract: Annotated[str, typer.Argument(help="Contract name, e.g. MVoting.")],
+    role: Annotated[str, typer.Argument(help="Role name, e.g. POLL_ADMIN_ROLE.")],
+    account: Annotated[str, typer.Argument(help="Address or keystore name.")],
+    api: ApiOpt = DEFAULT_API_URL,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Does ACCOUNT hold ROLE of CONTRACT? (exit 1 when not)"""
+    with _errors(), ApiClient(api) as client:
+        result = client.get(f"/roles/{contract}/{role}/{_account(account, data_dir)}")
+        console.print(f"{result['account']} {'holds' if result['has_role'] else 'does not hold'} {contract}.{role}")
+        if not result["has_role"]:
+            raise typer.Exit(1)
+
+
+@app.command()
+def grant(
+    contract: Annotated[str, typer.Argument(help="Contract name, e.g. MVoting.")],
+    role: Annotated[str, typer.Argument(help="Role name, e.g. POLL_ADMIN_ROLE.")],
+    account: Annotated[str, typer.Argument(help="Address or keystore name of the agency key.")],
+    admin_keystore: AdminOpt = None,
+    token: TokenOpt = None,
+    api: ApiOpt = DEFAULT_API_URL,
+    password: PasswordOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Grant ROLE of CONTRACT to ACCOUNT (an admin of the contract signs in; the operator relays)."""
+    with _errors(), ApiClient(api) as client:
+        session = _token(client, token, admin_keystore, password, data_dir)
+        body = {"contract": contract, "role": role, "account": _account(account, data_dir)}
+        result = client.post("/roles", body, token=session)
+        err.print(f"[green]granted[/] {contract}.{role} to {result['account']} in block {result['block_number']}")
+
+
+@app.command()
+def revoke(
+    contract: Annotated[str, typer.Argument(help="Contract name.")],
+    role: Annotated[str, typer.Argument(help="Role name.")],
+    account: Annotated[str, typer.Argument(help="Address or keystore name.")],
+    admin_keystore: AdminOpt = None,
+    token: TokenOpt = None,
+    api: ApiOpt = DEFAULT_API_URL,
+    password: PasswordOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke ROLE of CONTRACT from ACCOUNT: its signatures not yet relayed stop working."""
+    with _errors(), ApiClient(api) as client:
+        session = _token(client, token, admin_keystore, password, data_dir)
+        result = client.delete(f"/roles/{contract}/{role}/{_account(account, data_dir)}", token=session)
+        err.print(f"[yellow]revoked[/] {contract}.{role} of {result['account']} in block {result['block_number']}")

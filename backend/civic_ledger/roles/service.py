@@ -1,0 +1,89 @@
+"""Grant, revoke and check OpenZeppelin AccessControl roles of the deployed contracts.
+
+Roles are discovered from the ABIs: every ``*_ROLE`` constant plus ``DEFAULT_ADMIN_ROLE``.
+Granting is an operator transaction (the operator holds ``DEFAULT_ADMIN_ROLE`` of every
+contract); the API lets only a signed-in holder of the target contract's admin role ask for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from civic_ledger.errors import Conflict, Forbidden, NotFound
+from civic_ledger.platform.runtime import Platform
+from civic_ledger.roles.schemas import RoleMembershipOut, RoleOut
+
+ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
+
+
+def _role_names(abi: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        item["name"]
+        for item in abi
+        if item.get("type") == "function"
+        and item["name"].endswith("_ROLE")
+        and not item.get("inputs")
+        and [o.get("type") for o in item.get("outputs", [])] == ["bytes32"]
+    )
+
+
+def list_roles(platform: Platform) -> list[RoleOut]:
+    out: list[RoleOut] = []
+    for name, contract in platform.deployment.contracts.items():
+        for role in _role_names(contract.abi):
+            role_id = bytes(getattr(contract.functions, role)().call())
+            out.append(RoleOut(contract=name, role=role, role_id="0x" + role_id.hex()))
+    return out
+
+
+def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, bytes]:
+    contract = platform.deployment.contracts.get(contract_name)
+    if contract is None:
+        known = ", ".join(sorted(platform.deployment.contracts))
+        raise NotFound(f"no deployed contract named {contract_name!r} (deployed: {known})", code="unknown_contract")
+    names = _role_names(contract.abi)
+    if role not in names:
+        raise NotFound(f"{contract_name} has no role {role!r} (roles: {', '.join(names)})", code="unknown_role")
+    return contract, bytes(getattr(contract.functions, role)().call())
+
+
+def has_role(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
+    contract, role_id = _resolve(platform, contract_name, role)
+    held = bool(contract.functions.hasRole(role_id, account).call())
+    return RoleMembershipOut(contract=contract_name, role=role, account=account, has_role=held)
+
+
+def check_admin(platform: Platform, contract_name: str, admin: str) -> None:
+    """403 unless ``admin`` holds the admin role of ``contract_name`` now."""
+    if not has_role(platform, contract_name, ADMIN_ROLE, admin).has_role:
+        raise Forbidden(f"{admin} is not an admin of {contract_name}", code="not_contract_admin")
+
+
+def grant(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
+    contract, role_id = _resolve(platform, contract_name, role)
+    if contract.functions.hasRole(role_id, account).call():
+        raise Conflict(f"{account} already holds {contract_name}.{role}", code="role_already_granted")
+    receipt = platform.relayer.transact(contract.functions.grantRole(role_id, account), simulate=True)
+    return RoleMembershipOut(
+        contract=contract_name,
+        role=role,
+        account=account,
+        has_role=True,
+        tx_hash=receipt.tx_hash,
+        block_number=receipt.block_number,
+    )
+
+
+def revoke(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
+    contract, role_id = _resolve(platform, contract_name, role)
+    if not contract.functions.hasRole(role_id, account).call():
+        raise NotFound(f"{account} does not hold {contract_name}.{role}", code="role_not_held")
+    receipt = platform.relayer.transact(contract.functions.revokeRole(role_id, account), simulate=True)
+    return RoleMembershipOut(
+        contract=contract_name,
+        role=role,
+        account=account,
+        has_role=False,
+        tx_hash=receipt.tx_hash,
+        block_number=receipt.block_number,
+    )
