@@ -427,12 +427,27 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
     /// @inheritdoc ISubcontractPayments
     function withdrawTo(address payee, address to, uint256 nonce, uint256 deadline, bytes calldata signature) external {
         bytes32 structHash = keccak256(abi.encode(WITHDRAW_TYPEHASH, payee, to, nonce, deadline));
-        _checkSignature(payee, nonce, deadline, structHash, signature);
+        (address signer, uint256 citizenId) = _withdrawSigner(payee);
+        _checkSignature(signer, nonce, deadline, structHash, signature);
         if (to == address(0)) revert SubcontractPaymentsZeroAddress();
-        uint256 citizenId = _registry.citizenIdOf(payee);
-        if (citizenId == 0) citizenId = _registry.retiredCitizenIdOf(payee);
         if (citizenId != 0 && _registry.citizenIdOf(to) != citizenId) revert SubcontractPaymentsNotOwnAccount(payee, to);
         _withdraw(payee, to);
+    }
+
+    /// @inheritdoc ISubcontractPayments
+    function withdrawSignerOf(address payee) external view returns (address signer) {
+        (signer,) = _withdrawSigner(payee);
+    }
+
+    /// @dev The payee signs; for a citizen's key that was rotated away or recovered (lost
+    /// device), the citizen's current key signs instead.
+    function _withdrawSigner(address payee) private view returns (address signer, uint256 citizenId) {
+        signer = payee;
+        citizenId = _registry.citizenIdOf(payee);
+        if (citizenId == 0) {
+            citizenId = _registry.retiredCitizenIdOf(payee);
+            if (citizenId != 0) signer = _registry.accountOf(citizenId);
+        }
     }
 
     // ---------------------------------------------------------------- views

@@ -963,3 +963,108 @@ def test_odd_but_wellformed_documents_fail_checks_instead(env: Env) -> None:
     odd = copy.deepcopy(doc)
     odd["credentialSubject"]["claims"] = [1]
     assert_only_failing(verify(env, odd), "claims")
+
+
+def _raw(env: Env, path: str, body: Any) -> httpx.Response:
+    """POST ``body`` as JSON as Python writes it: NaN, Infinity and lone surrogates included."""
+    return env.api.post(path, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+
+def test_out_of_range_numbers_and_odd_text_are_422_never_500(env: Env) -> None:
+    if env.anvil_url is not None:
+        pytest.skip("input validation: embedded only")
+    base = {"issuer_id": env.issuer_id, "type_id": env.type_id, "key": env.key.address, "claims": {"a": 1}}
+    subject = {**base, "subject": env.holders[0].address}
+    # Numbers past what the contract's ABI takes crashed web3's encoder (MismatchedABI, 500).
+    new_key = Account.create().address
+    r = env.api.post(f"/credentials/issuers/{env.issuer_id}/keys", json={"key": new_key, "valid_from": 2**64})
+    assert_error(r, 422, "invalid_input", "valid_from", "less than or equal to 253402300799")
+    r = env.api.post(f"/credentials/issuers/{env.issuer_id}/keys/{env.key.address}/retire", json={"valid_until": 2**70})
+    assert_error(r, 422, "invalid_input", "valid_until")
+    r = env.api.post("/credentials/issue/typed-data", json={**base, "citizen_id": 2**256})
+    assert_error(r, 422, "invalid_input", "citizen_id")
+    r = env.api.get(f"/credentials/status/{D.code_id('x')}", params={"position": str(2**256)})
+    assert_error(r, 422, "invalid_input", "query.position")
+    ref_ = {"anchor_id": D.code_id("x"), "position": 2**256}
+    r = env.api.post(
+        "/credentials/status/suspend/typed-data",
+        json={"issuer_id": env.issuer_id, "key": env.key.address, "credentials": [ref_]},
+    )
+    assert_error(r, 422, "invalid_input", "credentials.0.position")
+    # Deadlines and nonces outside uint256 were reported as "malformed signature: ... UnsignedIntegerEncoder".
+    r = env.api.post(
+        "/credentials/status/suspend",
+        json={
+            "issuer_id": env.issuer_id,
+            "key": env.key.address,
+            "credentials": [{"anchor_id": D.code_id("x")}],
+            "deadline": -5,
+            "nonce": 0,
+            "signature": "0x" + "11" * 65,
+        },
+    )
+    assert_error(r, 422, "invalid_input", "deadline: Input should be greater than or equal to 0")
+    td = draft(env, claims={"range": 1})
+    body = copy.deepcopy(issue_body(td, env.key))
+    body["draft"]["deadline"] = 2**256
+    assert_error(env.api.post("/credentials/issue", json=body), 422, "invalid_input", "draft.deadline")
+    body = copy.deepcopy(issue_body(td, env.key))
+    body["draft"]["credential"]["validFrom"] = float("inf")
+    assert_error(_raw(env, "/credentials/issue", body), 422, "invalid_input", "draft.credential")
+
+    # Claims are hashed as UTF-8 JSON: a lone surrogate (UnicodeEncodeError, 500) or NaN can not be.
+    r = _raw(env, "/credentials/issue/typed-data", {**subject, "claims": {"name": "\ud800"}})
+    assert_error(r, 422, "invalid_input", "claim 'name'", "Unicode")
+    r = _raw(env, "/credentials/issue/typed-data", {**subject, "claims": {"hours": float("nan")}})
+    assert_error(r, 422, "invalid_input", "claim 'hours'", "NaN")
+
+
+def test_a_validity_past_year_9999_is_refused_before_anything_is_anchored(env: Env) -> None:
+    """valid_from = 2**62 fits uint64, so the contract anchored the credential; then rendering the
+    document's dates raised (500): an anchored credential whose issuer never got its document."""
+    if env.anvil_url is not None:
+        pytest.skip("input validation: embedded only")
+    r = env.api.post(
+        "/credentials/issue/typed-data",
+        json={
+            "issuer_id": env.issuer_id,
+            "type_id": env.type_id,
+            "key": env.key.address,
+            "subject": env.holders[0].address,
+            "claims": {"a": 1},
+            "valid_from": 2**62,
+        },
+    )
+    assert_error(r, 422, "invalid_input", "valid_from")
+    td = draft(env, claims={"late": 1})
+    td["draft"]["credential"]["validFrom"] = 2**62  # a hand-made draft: refused before the signature checks
+    r = env.api.post("/credentials/issue", json=issue_body(td, env.key))
+    assert_error(r, 422, "invalid_input", "validFrom", "9999-12-31T23:59:59Z")
+    assert env.registry.functions.anchorOf(bytes.fromhex(td["credential_hash"][2:])).call()[0] is False
+
+
+def test_verifying_odd_documents_never_gives_a_500(env: Env) -> None:
+    if env.anvil_url is not None:
+        pytest.skip("input validation: embedded only")
+    doc = _malformed_base(env)
+
+    def verify_raw(mutate: Any) -> httpx.Response:
+        odd = copy.deepcopy(doc)
+        mutate(odd)
+        return _raw(env, "/credentials/verify", {"document": odd})
+
+    # "²".isdigit() is True but int("²") raises; 5,000 digits exceed int()'s limit: both were 500s.
+    for value in ("²", "9" * 5000):
+        r = verify_raw(lambda d, v=value: d.__setitem__("validFrom", v))
+        report = ok(r)
+        assert checks(report)["document"] == "fail" and "not an ISO-8601 time" in report["checks"][0]["detail"]
+    # A signed validFrom past year 9999 could not be shown as a date (OverflowError, 500).
+    r = verify_raw(lambda d: d["proof"]["eip712"]["message"].__setitem__("validFrom", 2**63))
+    assert_error(r, 422, "invalid_input", "validFrom", "9999-12-31T23:59:59Z")
+    # An object as a claim name (unhashable dict key) and a lone surrogate as a value were 500s.
+    r = verify_raw(lambda d: d["credentialSubject"]["claims"][0].__setitem__("name", {"x": 1}))
+    assert_only_failing(ok(r), "claims")
+    r = verify_raw(lambda d: d["credentialSubject"]["claims"][0].__setitem__("value", "\ud800"))
+    report = ok(r)
+    assert_only_failing(report, "claims")
+    assert "Unicode" in next(c["detail"] for c in report["checks"] if c["name"] == "claims")

@@ -1018,3 +1018,53 @@ def test_cli_update_recover_whoami_revoke_and_districts(env: Env) -> None:
     assert "Yeongdeungpo-gu" in table and "영등포구" in table and "25" in table
     unreachable = run("show", "#1", "--api", "http://127.0.0.1:9", ok=False)
     assert unreachable.exit_code == 1 and "cannot reach the API" in unreachable.stderr
+
+
+def test_bad_input_is_a_4xx_naming_the_problem_never_a_500(env: Env) -> None:
+    if "anvil" in env.tmp.name:
+        pytest.skip("input validation: embedded only")
+    # A bearer token with a non-ASCII character made hmac.compare_digest raise TypeError (500).
+    r = env.api.get("/auth/me", headers={"Authorization": "Bearer cl1.e30.\xe9".encode("latin-1")})
+    assert "not a civic-ledger session token" in error(r, 401, "invalid_token")
+
+    # A mixed-case address whose EIP-55 checksum is wrong (a typo) was silently accepted.
+    good = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+    r = env.api.get(f"/identity/citizens/{good[:-1]}F")
+    assert "invalid EIP-55 checksum" in error(r, 422, "invalid_input")
+    assert env.api.get(f"/identity/citizens/{good.lower()}").status_code == 404  # all lowercase is fine
+
+    fields = {"account": Account.create().address, "birth_year": 1990, "registrar": env.registrar.address}
+    # "²".isdigit() is True: int("²") raised inside the validator and leaked "invalid literal for int()".
+    r = env.api.post("/identity/citizens/typed-data", json={**fields, "district": "²"})
+    msg = error(r, 422, "invalid_input")
+    assert "unknown district" in msg and "int()" not in msg
+    r = env.api.post("/identity/citizens/typed-data", json={**fields, "district": "9" * 5000})
+    msg = error(r, 422, "invalid_input")
+    assert "unknown district" in msg and "4300" not in msg and len(msg) < 400
+
+    # NaN is not JSON: a record holding it was hashed as if it were.
+    body = json.dumps({**fields, "district": "Mapo", "record": {"score": float("nan")}})
+    r = env.api.post("/identity/citizens/typed-data", content=body, headers={"content-type": "application/json"})
+    assert "record: not JSON-serialisable" in error(r, 422, "invalid_input")
+
+    # A record hash with spaces between the bytes was accepted.
+    r = env.api.post(
+        "/identity/citizens/typed-data", json={**fields, "district": "Mapo", "record_hash": "0x" + "ab " * 31 + "ab"}
+    )
+    assert "record_hash" in (msg := error(r, 422, "invalid_input")) and "not hexadecimal" in msg
+
+    # A SIWE message with a bad field said only "1 validation error for SiweMessage".
+    n = nonce_of(env.api)
+    citizen = Account.create()
+    lines = build_message(n, citizen.address).split("\n")
+    bad = "\n".join("Issued At: 2026-13-01T00:00:00Z" if line.startswith("Issued At: ") else line for line in lines)
+    sig = citizen.sign_message(encode_defunct(text=bad)).signature
+    r = env.api.post("/auth/login", json={"message": bad, "signature": "0x" + bytes(sig).hex()})
+    msg = error(r, 422, "siwe_malformed")
+    assert "issued_at" in msg and "month" in msg
+
+    # Not JSON at all.
+    r = env.api.post(
+        "/auth/login", content=b"message=hi", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert "Content-Type: application/json" in error(r, 422, "invalid_input")

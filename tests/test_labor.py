@@ -847,3 +847,150 @@ def test_openapi_documents_the_labor_routes() -> None:
     assert "/labor/contracts" in paths and "/labor/contracts/{contract_id}/evidence" in paths
     assert "/labor/evidence/verify" in paths and "/labor/contracts/{contract_id}/weeks/{week_start}/dispute" in paths
     assert spec["components"]["schemas"]["TermsCreate"]["properties"]["weekly_minutes"]["description"]
+
+
+# ------------------------------------------------------------------ bad input is a clear 4xx
+
+
+def test_out_of_range_input_is_422_naming_the_field_never_500(lab: Lab) -> None:
+    if lab.platform.settings.chain != "embedded":
+        pytest.skip("input validation: embedded only")
+    api = lab.api
+    employer, worker = Account.create(), lab.citizen()
+    cid = register(
+        api,
+        terms(employer.address, worker.address, document_hash="0x" + keccak(text="bad input").hex()),
+        employer,
+        worker,
+    )["contract_id"]
+
+    def error(r: httpx.Response, code: str, *fragments: str) -> None:
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == code, r.text
+        for fragment in fragments:
+            assert fragment in r.json()["message"], r.json()["message"]
+
+    # A deadline or nonce past uint256 crashed the EIP-712 encoder (ValueOutOfBounds, 500).
+    huge = 2**256
+    error(
+        api.post(
+            "/labor/minimum-wages/typed-data",
+            json={"year": 2030, "hourly_wage": 1, "office": employer.address, "nonce": huge},
+        ),
+        "invalid_input",
+        "nonce",
+    )
+    error(
+        api.post("/labor/contracts/typed-data", json={**terms(employer.address, worker.address), "deadline": huge}),
+        "invalid_input",
+        "deadline",
+    )
+    week = {"week_start": MON.isoformat(), "entries": entries(MON, [0])}
+    error(
+        api.post(f"/labor/contracts/{cid}/weeks/typed-data", json={**week, "deadline": huge}),
+        "invalid_input",
+        "deadline",
+    )
+    error(
+        api.post(f"/labor/contracts/{cid}/weeks/{MON}/confirm/typed-data", json={"deadline": huge}),
+        "invalid_input",
+        "deadline",
+    )
+    # ... and inside a signed body it was reported as a "malformed signature".
+    error(
+        api.post(f"/labor/contracts/{cid}/weeks", json={**week, "deadline": huge, "signature": "0x" + "11" * 65}),
+        "invalid_input",
+        "deadline",
+    )
+
+    # Pay components summing past uint64 crashed the typed-data endpoint (the record endpoint checked).
+    statement = {
+        "period_start": MON.isoformat(),
+        "period_end": (MON + timedelta(days=6)).isoformat(),
+        "payment_date": (MON + timedelta(days=11)).isoformat(),
+        "statement_hash": "0x" + "22" * 32,
+        "base_pay": 2**64 - 1,
+        "holiday_pay": 1,
+    }
+    error(
+        api.post(f"/labor/contracts/{cid}/statements/typed-data", json=statement),
+        "invalid_input",
+        "does not fit 64 bits",
+    )
+
+    # Whitespace in a contract id passed the length check, then web3 refused a 31-byte bytes32 (500).
+    spaced = cid[:-2] + "%20%20"
+    for path in (f"/labor/contracts/{spaced}", f"/labor/contracts/{spaced}/weeks"):
+        error(api.get(path), "invalid_contract_id", "not hexadecimal")
+    # A lone surrogate can not be UTF-8 encoded to be hashed (UnicodeEncodeError, 500).
+    r = api.post(
+        f"/labor/contracts/{cid}/document-check",
+        content=b'{"document_text": "\\ud800"}',
+        headers={"content-type": "application/json"},
+    )
+    error(r, "invalid_input", "document_text", "unpaired surrogate")
+
+
+def test_a_week_in_the_open_ended_year_9999_is_refused_and_reports_survive_one(lab: Lab) -> None:
+    """A week of 9999-12-27 was recorded on an open-ended contract; every compliance and evidence
+    request of that contract then failed with `year 10000 is out of range` (500)."""
+    if lab.platform.settings.chain != "embedded":
+        pytest.skip("input validation: embedded only")
+    employer, worker = Account.create(), lab.citizen()
+    t = terms(employer.address, worker.address, end_date="9999-12-31", document_hash="0x" + keccak(text="9999").hex())
+    cid = register(lab.api, t, employer, worker)["contract_id"]
+    last = date(9999, 12, 27)
+    body = {"week_start": last.isoformat(), "entries": entries(last, [0])}
+    r = lab.api.post(f"/labor/contracts/{cid}/weeks/typed-data", json=body)
+    assert r.status_code == 422 and "must end by 9998-12-31" in r.json()["message"], r.text
+    # Weeks already on chain must not break the reports: the engine holds dates at 9999-12-31.
+    for pay_cycle, pay_day in ((cx.WEEKLY, 5), (2, 31)):
+        report = cx.check(
+            engine_terms(end_date=date(9999, 12, 31), pay_cycle=pay_cycle, pay_day=pay_day),
+            [week(start=last, minutes=240, days=0b1)],
+            [],
+            {2026: 10_320},
+            date(9999, 12, 31),
+        )
+        assert report.periods and report.periods[-1].due_date == date(9999, 12, 31)
+
+
+def test_a_year_without_a_minimum_wage_is_422_not_404(lab: Lab) -> None:
+    employer, worker = Account.create(), lab.citizen()
+    t = terms(employer.address, worker.address, start_date="2010-01-04", document_hash="0x" + keccak(text="2010").hex())
+    body = signed_contract(lab.api, t, employer, worker)
+    body.pop("_contract_id")
+    r = lab.api.post("/labor/contracts", json=body)
+    assert_contract_error(r, 422, "LaborRecordsMinimumWageUnknown", year=2010)
+    assert "no minimum wage is set for that year" in r.json()["message"]
+
+
+def test_a_malformed_evidence_bundle_is_422_naming_the_field(lab: Lab) -> None:
+    if lab.platform.settings.chain != "embedded":
+        pytest.skip("input validation: embedded only")
+    employer, worker = Account.create(), lab.citizen()
+    cid = register(
+        lab.api,
+        terms(employer.address, worker.address, document_hash="0x" + keccak(text="bundle").hex()),
+        employer,
+        worker,
+    )["contract_id"]
+    bundle = ok(lab.api.get(f"/labor/contracts/{cid}/evidence"))
+    assert ok(lab.api.post("/labor/evidence/verify", json=bundle))["ok"] is True
+    cases = [
+        (("contract_id",), 5, "contract id 5 must be a string"),
+        (("records",), [1], "records[0] must be an object"),
+        (("records", 0, "logIndex"), "x", "records[0].logIndex must be a JSON integer"),
+        (("records", 0, "blockNumber"), None, "records[0].blockNumber must be a JSON integer"),
+        (("event_abi",), ["x"], "event_abi[0] must be an object"),
+        (("chain", "chain_id"), "x", "chain.chain_id must be an integer"),
+    ]
+    for path, value, message in cases:
+        broken = copy.deepcopy(bundle)
+        target: Any = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        r = lab.api.post("/labor/evidence/verify", json=broken)
+        assert r.status_code == 422 and r.json()["error"] == "invalid_bundle", (path, r.text)
+        assert message in r.json()["message"], (path, r.json()["message"])

@@ -301,3 +301,31 @@ def test_read_only_json_rpc_endpoint_serves_standard_clients(api: httpx.Client, 
     assert refused["error"]["code"] == -32601 and "read-only" in refused["error"]["message"]
     batch = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]).json()
     assert batch[0]["result"] == hex(platform.chain.chain_id)
+
+
+def test_malformed_bodies_and_hex_are_422_naming_the_problem(api: httpx.Client) -> None:
+    """Bad input is a 422 that says what is wrong: not a 500, not "1: JSON decode error"."""
+    broken = api.post("/notary/anchors", content=b'{"document_hash": ', headers={"content-type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"] == "invalid_input"
+    assert "not valid JSON" in broken.json()["message"] and broken.json()["details"][0]["field"] == "body"
+
+    form = api.post("/notary/anchors", content=b"document_hash=0x12", headers={"content-type": "text/plain"})
+    assert form.status_code == 422 and "Content-Type: application/json" in form.json()["message"]
+    array = api.post("/notary/anchors", json=[doc_hash(2)])
+    assert array.status_code == 422 and "must be a JSON object" in array.json()["message"]
+
+    # Whitespace inside the hex was accepted (bytes.fromhex skips it) and echoed back as "0xab ab ...".
+    spaced = "0x" + " ".join(["ab"] * 32)
+    r = api.post("/notary/anchors", json={"document_hash": spaced})
+    assert r.status_code == 422 and "not hexadecimal" in r.json()["message"], r.text
+    r = api.get("/notary/anchors/0x" + "ab%20" * 31 + "ab")
+    assert r.status_code == 422 and "not hexadecimal" in r.json()["message"], r.text
+    odd = api.post("/notary/anchors", json={"document_hash": "0x" + "a" * 63})
+    assert odd.status_code == 422 and "odd number of hex digits" in odd.json()["message"]
+
+
+def test_a_body_json_can_not_read_is_a_4xx_saying_why(api: httpx.Client) -> None:
+    for content in (b'{"document_hash": ' + b"9" * 5000 + b"}", b'{"document_hash": "\xff\xfe"}'):
+        r = api.post("/notary/anchors", content=content, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_input", r.text
+        assert "could not be read as JSON" in r.json()["message"]

@@ -350,12 +350,16 @@ interface ISubcontractPayments {
     /// @notice Pushes `payee`'s credit to `payee` (anyone may call; fails while it can not receive).
     function withdraw(address payee) external;
 
-    /// @notice Sends `payee`'s credit to `to` (e.g. a new account after a closed one). Signed by
-    /// `payee` as `Withdraw(address payee,address to,uint256 nonce,uint256 deadline)`. When
-    /// `payee` is or was a citizen's key, `to` must be bound to the same citizen (wages only to
-    /// the worker's own account).
+    /// @notice Sends `payee`'s credit to `to` (e.g. a new account after a closed one). Signed as
+    /// `Withdraw(address payee,address to,uint256 nonce,uint256 deadline)` by {withdrawSignerOf}:
+    /// the payee, or, when `payee` is a citizen's key that was rotated away or recovered after a
+    /// lost device, the citizen's current key (nonce of that signer). When `payee` is or was a
+    /// citizen's key, `to` must be bound to the same citizen (wages only to the worker's own account).
     function withdrawTo(address payee, address to, uint256 nonce, uint256 deadline, bytes calldata signature)
         external;
+
+    /// @notice Who must sign {withdrawTo} for `payee`'s credit.
+    function withdrawSignerOf(address payee) external view returns (address signer);
 
     // ---------------------------------------------------------------- views
 

@@ -49,6 +49,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_utils import is_address, keccak, to_checksum_address
 
+from civic_ledger.api.types import MAX_TIMESTAMP
 from civic_ledger.errors import InvalidInput
 from civic_ledger.platform import eip712
 
@@ -147,15 +148,15 @@ def parse_time(value: Any, field: str) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        if value.isdigit():
+        if value.isascii() and value.isdigit() and len(value) <= 20:
             return int(value)
         try:
             dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput(f"{field} is not an ISO-8601 time: {value!r}") from None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return int(dt.timestamp())
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return int(dt.timestamp())
+        except (ValueError, OverflowError):
+            raise InvalidInput(f"{field} is not an ISO-8601 time: {value[:80]!r}") from None
     raise InvalidInput(f"{field} must be an ISO-8601 time or Unix seconds")
 
 
@@ -182,11 +183,21 @@ def _suffix(value: str, prefix: str, field: str) -> bytes:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def claim_digest(salt: bytes, name: str, value: Any) -> bytes:
-    return keccak(abi_encode(["bytes32", "string", "string"], [salt, name, canonical_json(value)]))
+    """``keccak256(abi.encode(salt, name, canonicalJson(value)))``; 422 for a value JSON can not carry."""
+    try:
+        return keccak(abi_encode(["bytes32", "string", "string"], [salt, name, canonical_json(value)]))
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"claim {name[:40]!r}: name and value must be valid Unicode text (no unpaired surrogates such as \\ud800)"
+        ) from None
+    except ValueError:
+        raise InvalidInput(
+            f"claim {name[:40]!r}: NaN and Infinity are not JSON numbers; give a finite number"
+        ) from None
 
 
 def make_claims(claims: dict[str, Any]) -> list[dict[str, Any]]:
@@ -239,7 +250,11 @@ def withhold(document: dict[str, Any], keep: set[str] | list[str]) -> dict[str, 
 
 
 def disclosed_claims(document: dict[str, Any]) -> dict[str, Any]:
-    return {c["name"]: c["value"] for c in document.get("credentialSubject", {}).get("claims", []) if "value" in c}
+    return {
+        str(c["name"]): c["value"]
+        for c in document.get("credentialSubject", {}).get("claims", [])
+        if isinstance(c, dict) and "value" in c and "name" in c
+    }
 
 
 # -- the signed message ----------------------------------------------------------------------
@@ -264,6 +279,10 @@ def credential_message(
     for name, value in (("validFrom", valid_from), ("validUntil", valid_until)):
         if not _is_uint(value, 64):
             raise InvalidInput(f"{name} must be a uint64 (Unix seconds), got {value!r}")
+        if value > MAX_TIMESTAMP:
+            raise InvalidInput(
+                f"{name} {value} is after 9999-12-31T23:59:59Z ({MAX_TIMESTAMP}): give Unix seconds, not milliseconds"
+            )
     if not isinstance(claim_digests, list):
         raise InvalidInput("claimDigests must be a list")
     return {

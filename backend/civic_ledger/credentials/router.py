@@ -153,7 +153,7 @@ def change_status(action: StatusAction, body: StatusChangeCreate, platform: Plat
 def get_status(
     anchor_id: Bytes32,
     platform: PlatformDep,
-    position: int = Query(0, ge=0, description="Leaf position in a batch; 0 for a single credential."),
+    position: int = Query(0, ge=0, le=2**256 - 1, description="Leaf position in a batch; 0 for a single credential."),
 ) -> StatusOut:
     return service.status(platform, anchor_id, position)
 

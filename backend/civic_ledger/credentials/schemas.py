@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.api.types import MAX_TIMESTAMP, UINT256_MAX, Address, Bytes32, Signature
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
@@ -45,13 +45,16 @@ class IssuerOut(BaseModel):
 
 class KeyCreate(BaseModel):
     key: Address = Field(description="The issuer's signing address (its private key stays with the agency).")
-    valid_from: int | None = Field(None, ge=0, description="Unix seconds; default now.")
-    valid_until: int | None = Field(None, ge=0, description="Unix seconds; default open-ended.")
+    valid_from: int | None = Field(None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds; default now.")
+    valid_until: int | None = Field(None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds; default open-ended.")
 
 
 class KeyRetire(BaseModel):
     valid_until: int | None = Field(
-        None, ge=0, description="New end of validity (Unix); default now. A past time retires the key retroactively."
+        None,
+        ge=0,
+        le=MAX_TIMESTAMP,
+        description="New end of validity (Unix); default now. A past time retires the key retroactively.",
     )
 
 
@@ -87,14 +90,16 @@ class TxOut(BaseModel):
 
 class CredentialRequest(BaseModel):
     subject: Address | None = Field(None, description="Holder address (credentialSubject.id).")
-    citizen_id: int | None = Field(None, ge=1, description="Or the holder's citizen id in the citizen registry.")
+    citizen_id: int | None = Field(
+        None, ge=1, le=UINT256_MAX, description="Or the holder's citizen id in the citizen registry."
+    )
     claims: dict[str, Any] = Field(
         min_length=1,
         description="Claims, salted and hashed one by one.",
         examples=[{"course": "Welding II", "hours": 40, "grade": "A"}],
     )
-    valid_from: int | None = Field(None, ge=0, description="Unix seconds; default now.")
-    valid_until: int | None = Field(None, ge=0, description="Unix seconds; default: no expiry.")
+    valid_from: int | None = Field(None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds; default now.")
+    valid_until: int | None = Field(None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds; default: no expiry.")
 
     @model_validator(mode="after")
     def _one_subject(self) -> CredentialRequest:
@@ -116,7 +121,9 @@ class CredentialDraft(BaseModel):
     credential: dict[str, Any] = Field(description="The EIP-712 `Credential` message (issuerId, typeId, subject, ...).")
     claims: list[dict[str, Any]] = Field(description="Claim entries with value, salt and digest.")
     key: Address
-    deadline: int | None = Field(None, description="Deadline of the `Issue` message (single issuance).")
+    deadline: int | None = Field(
+        None, ge=0, le=UINT256_MAX, description="Deadline of the `Issue` message (single issuance)."
+    )
 
 
 class IssueTypedDataOut(BaseModel):
@@ -163,7 +170,7 @@ class BatchCreate(BaseModel):
     issuer_id: Bytes32
     type_id: Bytes32
     key: Address
-    deadline: int
+    deadline: int = Field(ge=0, le=UINT256_MAX)
     drafts: list[CredentialDraft] = Field(min_length=1, max_length=5000)
     credential_signatures: list[Signature]
     batch_signature: Signature
@@ -189,7 +196,7 @@ class StatusAction(StrEnum):
 
 class CredentialRef(BaseModel):
     anchor_id: Bytes32 = Field(description="Credential hash (single) or batch root.")
-    position: int = Field(0, ge=0, description="0 for a single credential; leaf position in a batch.")
+    position: int = Field(0, ge=0, le=UINT256_MAX, description="0 for a single credential; leaf position in a batch.")
 
 
 class StatusTypedDataCreate(BaseModel):
@@ -199,8 +206,10 @@ class StatusTypedDataCreate(BaseModel):
 
 
 class StatusChangeCreate(StatusTypedDataCreate):
-    deadline: int
-    nonce: int | None = Field(None, description="Required for suspend/reinstate; revoke has no nonce.")
+    deadline: int = Field(ge=0, le=UINT256_MAX)
+    nonce: int | None = Field(
+        None, ge=0, le=UINT256_MAX, description="Required for suspend/reinstate; revoke has no nonce."
+    )
     signature: Signature
 
 
@@ -273,7 +282,7 @@ class PresentationVerifyCreate(BaseModel):
     )
     audience: str = Field(min_length=1, max_length=200)
     nonce: str = Field(min_length=8, max_length=200, description="The nonce the verifier issued.")
-    at: int | None = None
+    at: int | None = Field(None, ge=0, description="Check expiry as of this Unix time; default now.")
 
 
 class PresentationVerifyOut(BaseModel):

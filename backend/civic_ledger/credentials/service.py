@@ -259,7 +259,7 @@ def _typed_of_draft(platform: Platform, draft: CredentialDraft, index: int | Non
             claim_digests=list(draft.credential["claimDigests"]),
             salt=draft.credential["salt"],
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"{where}.credential is not a Credential message: {exc}") from None
     digests = [D.hx(D.entry_digest(e, i)) for i, e in enumerate(draft.claims)]
     if digests != message["claimDigests"]:

@@ -179,7 +179,7 @@ class TokenSigner:
 
     def decode(self, token: str) -> Session:
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not token.isascii():
             raise Unauthorized("the bearer token is not a civic-ledger session token", code="invalid_token")
         signed_part = f"{parts[0]}.{parts[1]}"
         if not hmac.compare_digest(self._mac(signed_part), parts[2]):
@@ -401,10 +401,24 @@ def parse_message(message: str) -> SiweMessage:
     try:
         return SiweMessage.from_message(message)
     except Exception as exc:  # noqa: BLE001 - abnf ParseError, ValueError, pydantic ValidationError
-        detail = str(exc).splitlines()[0][:200] if str(exc) else "it does not follow the EIP-4361 grammar"
+        detail = _siwe_problem(exc)
         raise InvalidInput(
             f"message: not an EIP-4361 (Sign-In with Ethereum) message: {detail}", code="siwe_malformed"
         ) from None
+
+
+def _siwe_problem(exc: Exception) -> str:
+    """What is wrong with a message siwe refused: the field and the reason, not just "1 validation error"."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            found = [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'message'}: {e.get('msg')}" for e in errors()]
+        except Exception:  # noqa: BLE001 - not a pydantic error after all
+            found = []
+        if found:
+            return "; ".join(found)[:300]
+    text = str(exc)
+    return text.splitlines()[0][:200] if text else "it does not follow the EIP-4361 grammar"
 
 
 def build_message(

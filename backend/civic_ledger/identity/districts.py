@@ -60,11 +60,16 @@ for _d in DISTRICTS.values():
         _BY_NAME[_key.casefold()] = _d
 
 
+def _is_code(value: object) -> bool:
+    """A code written as ASCII digits ("14"); not "²", "١٤" or a 5,000-digit number."""
+    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 6
+
+
 def district(value: int | str) -> District:
     """The district with this code (1..25, int or digits) or name; ``ValueError`` naming the choices."""
     if isinstance(value, bool):
         raise ValueError("a district is a code 1..25 or a name, not a boolean")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or _is_code(value):
         code = int(value)
         if code in DISTRICTS:
             return DISTRICTS[code]
@@ -74,7 +79,7 @@ def district(value: int | str) -> District:
         if found is not None:
             return found
         raise ValueError(
-            f"unknown district {value!r}: use a code 1..25 or a name such as 'Mapo', 'Mapo-gu' or '마포구' "
+            f"unknown district {value[:40]!r}: use a code 1..25 or a name such as 'Mapo', 'Mapo-gu' or '마포구' "
             "(GET /identity/districts)"
         )
     raise ValueError("a district is a code 1..25 or a name")
@@ -93,7 +98,7 @@ SUSPENSION_REASONS = {1: "lost_device", 2: "deceased", 3: "moved_away", 4: "othe
 def _code_of(table: dict[int, str], what: str, value: int | str) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{what} is a code or a name, not a boolean")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or _is_code(value):
         code = int(value)
         if code in table:
             return code
@@ -103,7 +108,8 @@ def _code_of(table: dict[int, str], what: str, value: int | str) -> int:
             if name == key:
                 return code
     choices = ", ".join(f"{c} {n}" for c, n in table.items())
-    raise ValueError(f"unknown {what} {value!r}: use one of {choices}")
+    shown = value[:40] if isinstance(value, str) else value
+    raise ValueError(f"unknown {what} {shown!r}: use one of {choices}")
 
 
 def residency_code(value: int | str) -> int:

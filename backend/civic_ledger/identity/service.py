@@ -156,7 +156,7 @@ def typed_message(platform: Platform, primary: str, message: dict[str, Any]) -> 
 def canonical_record(record: Mapping[str, Any]) -> bytes:
     """Canonical JSON (sorted keys, no spaces, UTF-8) of an off-chain record."""
     try:
-        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"record: not JSON-serialisable ({exc})") from None
 

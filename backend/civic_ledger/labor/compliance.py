@@ -199,6 +199,11 @@ def minimum_wage_for(year: int, table: dict[int, int]) -> int:
     return table[max(earlier)]
 
 
+def _plus_days(day: date, days: int) -> date:
+    """``day + days``, held at 9999-12-31: a week recorded in the last days there are must not crash a report."""
+    return day + timedelta(days=days) if day <= date.max - timedelta(days=days) else date.max
+
+
 def week_start_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -207,14 +212,16 @@ def period_of(day: date, pay_cycle: int) -> tuple[date, date]:
     """The pay period (first, last day) containing ``day``."""
     if pay_cycle == WEEKLY:
         start = week_start_of(day)
-        return start, start + timedelta(days=6)
+        return start, _plus_days(start, 6)
     start = day.replace(day=1)
     return start, day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def due_date(period_end: date, terms: Terms) -> date:
     if terms.pay_cycle == WEEKLY:
-        return period_end + timedelta(days=(terms.pay_day - period_end.isoweekday()) % 7)
+        return _plus_days(period_end, (terms.pay_day - period_end.isoweekday()) % 7)
+    if (period_end.year, period_end.month) == (date.max.year, date.max.month):
+        return date.max
     year, month = (period_end.year + 1, 1) if period_end.month == 12 else (period_end.year, period_end.month + 1)
     return date(year, month, min(terms.pay_day, calendar.monthrange(year, month)[1]))
 
@@ -223,6 +230,8 @@ def contracted_days_in_week(week_start: date, terms: Terms) -> int:
     """The contracted working days of the week that fall within the contract's dates (mask)."""
     mask = 0
     for i in day_bits(terms.work_days):
+        if week_start > date.max - timedelta(days=i):
+            break  # past 9999-12-31: no such day
         day = week_start + timedelta(days=i)
         if terms.start_date <= day <= terms.end_date:
             mask |= 1 << i

@@ -112,17 +112,23 @@ def verify_bundle(w3: Web3, bundle: dict[str, Any]) -> VerifyOut:
         expected_address = Web3.to_checksum_address(bundle["chain"]["labor_records"])
         contract_id = svc.parse_contract_id(bundle["contract_id"])
         as_of = date.fromisoformat(bundle["as_of"])
+    except InvalidInput as exc:
+        raise InvalidInput(f"the bundle is malformed: {exc.message}", code="invalid_bundle") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"the bundle is incomplete or malformed: {exc}", code="invalid_bundle") from None
+    _check_shape(bundle, records, abi)
 
     problems: list[str] = []
     checks: list[VerifyCheckOut] = []
     chain_id = int(w3.eth.chain_id)
-    if chain_id != int(bundle["chain"].get("chain_id", -1)):
+    if chain_id != bundle["chain"].get("chain_id", -1):
         problems.append(
             f"the bundle is for chain id {bundle['chain'].get('chain_id')}, the node is chain id {chain_id}"
         )
-    contract = w3.eth.contract(address=expected_address, abi=abi)
+    try:
+        contract = w3.eth.contract(address=expected_address, abi=abi)
+    except Exception as exc:  # noqa: BLE001 - web3 refuses a malformed ABI with various errors
+        raise InvalidInput(f"event_abi is not a valid ABI: {str(exc)[:200]}", code="invalid_bundle") from None
     receipts: dict[str, Any] = {}
     for record in records:
         label = f"{record.get('event')} tx {str(record.get('transactionHash'))[:12]}… log {record.get('logIndex')}"
@@ -154,6 +160,44 @@ def verify_bundle(w3: Web3, bundle: dict[str, Any]) -> VerifyOut:
     return VerifyOut(ok=not problems, chain_id=chain_id, records_checked=len(records), problems=problems, checks=checks)
 
 
+#: Fields every record carries, with the JSON type each must have.
+_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "event": str,
+    "address": str,
+    "transactionHash": str,
+    "blockNumber": int,
+    "blockHash": str,
+    "logIndex": int,
+    "args": dict,
+}
+
+
+def _check_shape(bundle: dict[str, Any], records: list[Any], abi: list[Any]) -> None:
+    """422 ``invalid_bundle`` naming the first field of the wrong JSON type (before any chain call)."""
+
+    def bad(message: str) -> InvalidInput:
+        return InvalidInput(f"the bundle is malformed: {message}", code="invalid_bundle")
+
+    if not isinstance(bundle.get("chain"), dict):
+        raise bad("chain must be an object")
+    chain_id = bundle["chain"].get("chain_id")
+    if chain_id is not None and (not isinstance(chain_id, int) or isinstance(chain_id, bool)):
+        raise bad(f"chain.chain_id must be an integer, got {chain_id!r:.40}")
+    for i, entry in enumerate(abi):
+        if not isinstance(entry, dict):
+            raise bad(f"event_abi[{i}] must be an object (an ABI entry)")
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise bad(f"records[{i}] must be an object")
+        for name, kind in _RECORD_FIELDS.items():
+            value = record.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise bad(f"records[{i}].{name} must be a JSON {_JSON_TYPE[kind]}, got {value!r:.40}")
+
+
+_JSON_TYPE: dict[Any, str] = {str: "string", int: "integer", dict: "object"}
+
+
 def _missing_records(
     w3: Web3,
     bundle: dict[str, Any],
@@ -173,7 +217,10 @@ def _missing_records(
     for entry in abi:
         if entry.get("type") != "event" or entry.get("name") not in EVENTS:
             continue
-        topic0 = "0x" + event_abi_to_log_topic(entry).hex()  # type: ignore[arg-type]
+        try:
+            topic0 = "0x" + event_abi_to_log_topic(entry).hex()  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - an edited ABI entry (no inputs, bad types)
+            return [f"event_abi entry {entry['name']} is not a valid event ABI"]
         topics: list[Any] = [topic0] if entry["name"] == "MinimumWageSet" else [topic0, contract_id]
         try:
             logs = w3.eth.get_logs({"address": address, "fromBlock": from_block, "toBlock": to_block, "topics": topics})  # type: ignore[typeddict-item]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
 Date = date  # a field named `date` shadows the type inside DailyEntry
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -15,6 +15,25 @@ WEEKDAY_NAMES: list[str] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 U32 = 2**32 - 1
 U64 = 2**64 - 1
+
+#: Weeks, entries and pay periods end by this day: year 9999 only marks an open-ended contract, and a
+#: week or pay period (with its pay day) there would run past the last date there is.
+LAST_RECORD_DAY = date(9998, 12, 31)
+
+
+def _recordable(value: date) -> date:
+    if value > LAST_RECORD_DAY:
+        raise ValueError(
+            f"{value} is too late: weeks and pay periods must end by {LAST_RECORD_DAY} (9999-12-31 only marks an "
+            "open-ended contract)"
+        )
+    return value
+
+
+#: A day of a week or pay period.
+RecordDay = Annotated[date, AfterValidator(_recordable)]
+#: The deadline of a signed message (Unix seconds; a uint256 on chain).
+Deadline = Annotated[int, Field(ge=0, le=UINT256_MAX, description="Last valid block timestamp (Unix seconds).")]
 
 
 # ------------------------------------------------------------------ shared
@@ -41,7 +60,7 @@ class TypedDataOut(BaseModel):
 
 
 class Signed(BaseModel):
-    deadline: int = Field(ge=0, description="The `deadline` of the typed data that was signed.")
+    deadline: Deadline = Field(description="The `deadline` of the typed data that was signed.")
     signature: Signature = Field(description="65-byte ECDSA signature of the typed data, 0x-hex.")
 
 
@@ -52,16 +71,16 @@ class MinimumWageCreate(BaseModel):
     year: int = Field(ge=2019, le=9999, examples=[2027])
     hourly_wage: int = Field(ge=0, le=U32, description="KRW per hour.", examples=[10_700])
     office: Address = Field(description="The labour office signing (holds LABOR_OFFICE_ROLE).")
-    nonce: int | None = Field(None, ge=0, description="The office's nonce; filled in when omitted.")
-    deadline: int | None = Field(None, ge=0, description="Filled in when omitted (now + 1 h).")
+    nonce: int | None = Field(None, ge=0, le=UINT256_MAX, description="The office's nonce; filled in when omitted.")
+    deadline: Deadline | None = Field(None, description="Filled in when omitted (now + 1 h).")
 
 
 class MinimumWageSet(BaseModel):
     year: int = Field(ge=2019, le=9999)
     hourly_wage: int = Field(ge=0, le=U32)
     office: Address
-    nonce: int = Field(ge=0)
-    deadline: int = Field(ge=0)
+    nonce: int = Field(ge=0, le=UINT256_MAX)
+    deadline: Deadline
     signature: Signature
 
 
@@ -102,14 +121,14 @@ class TermsCreate(BaseModel):
 
 
 class ContractTypedDataCreate(TermsCreate):
-    deadline: int | None = Field(
-        None, ge=0, description="Filled in when omitted (now + 1 day, time for both parties to sign)."
+    deadline: Deadline | None = Field(
+        None, description="Filled in when omitted (now + 1 day, time for both parties to sign)."
     )
 
 
 class ContractCreate(BaseModel):
     terms: TermsCreate
-    deadline: int = Field(ge=0)
+    deadline: Deadline
     employer_signature: Signature
     worker_signature: Signature
 
@@ -127,7 +146,7 @@ class ContractOut(BaseModel):
 
 class DocumentCheck(BaseModel):
     document_hash: Bytes32 | None = Field(None, description="keccak-256 of the document you hold.")
-    document_text: str | None = Field(None, description="Or the document's text (UTF-8); hashed with keccak-256.")
+    document_text: Text | None = Field(None, description="Or the document's text (UTF-8); hashed with keccak-256.")
 
 
 class DocumentCheckOut(BaseModel):
@@ -142,20 +161,20 @@ class DocumentCheckOut(BaseModel):
 
 
 class DailyEntry(BaseModel):
-    date: Date = Field(examples=["2026-03-02"])
+    date: Annotated[Date, AfterValidator(_recordable)] = Field(examples=["2026-03-02"])
     start: time = Field(examples=["09:00"])
     end: time = Field(examples=["13:00"])
     break_minutes: int = Field(0, ge=0, le=1440)
 
 
 class WeekCreate(BaseModel):
-    week_start: date = Field(description="The Monday of the week.", examples=["2026-03-02"])
+    week_start: RecordDay = Field(description="The Monday of the week.", examples=["2026-03-02"])
     entries: list[DailyEntry] = Field(description="Daily entries; their Merkle root goes on chain.", max_length=64)
     revision: int = Field(0, ge=0, le=255, description="0 for a new week, previous + 1 after a dispute.")
 
 
 class WeekTypedDataCreate(WeekCreate):
-    deadline: int | None = Field(None, ge=0)
+    deadline: Deadline | None = None
 
 
 class WeekRecord(WeekCreate, Signed):
@@ -169,7 +188,7 @@ class DisputeCreate(BaseModel):
 
 
 class DisputeTypedDataCreate(DisputeCreate):
-    deadline: int | None = Field(None, ge=0)
+    deadline: Deadline | None = None
 
 
 class DisputeRecord(DisputeCreate, Signed):
@@ -177,7 +196,7 @@ class DisputeRecord(DisputeCreate, Signed):
 
 
 class ConfirmTypedDataCreate(BaseModel):
-    deadline: int | None = Field(None, ge=0)
+    deadline: Deadline | None = None
 
 
 class WeekEventOut(BaseModel):
@@ -218,8 +237,8 @@ class WeekRecordOut(WeekOut):
 
 
 class StatementCreate(BaseModel):
-    period_start: date = Field(description="First day of the pay period (a Monday, or the 1st for monthly pay).")
-    period_end: date
+    period_start: RecordDay = Field(description="First day of the pay period (a Monday, or the 1st for monthly pay).")
+    period_end: RecordDay
     payment_date: date
     statement_hash: Bytes32 = Field(
         description="keccak-256 of the full statement (calculation basis, deduction items)."
@@ -235,9 +254,17 @@ class StatementCreate(BaseModel):
     def gross_pay(self) -> int:
         return self.base_pay + self.holiday_pay + self.overtime_pay + self.other_pay
 
+    @model_validator(mode="after")
+    def _gross_fits(self) -> StatementCreate:
+        if self.gross_pay > U64:
+            raise ValueError(
+                f"base_pay + holiday_pay + overtime_pay + other_pay = {self.gross_pay} does not fit 64 bits (max {U64})"
+            )
+        return self
+
 
 class StatementTypedDataCreate(StatementCreate):
-    deadline: int | None = Field(None, ge=0)
+    deadline: Deadline | None = None
 
 
 class StatementRecord(StatementCreate, Signed):

@@ -9,6 +9,7 @@ them into findings, and :mod:`civic_ledger.labor.evidence` into a verifiable bun
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3.contract import Contract
 
-from civic_ledger.errors import Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import ContractError, Forbidden, InvalidInput, NotFound
 from civic_ledger.labor import compliance as cx
 from civic_ledger.labor.schemas import (
     WEEKDAY_NAMES,
@@ -182,13 +183,17 @@ def yyyymmdd(value: date) -> int:
 
 
 def parse_contract_id(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f"contract id {value!r:.80} must be a string: 0x followed by 64 hex digits", code="invalid_contract_id"
+        )
     text = value.removeprefix("0x")
     if len(text) != 64:
-        raise InvalidInput(f"contract id {value!r} must be 0x followed by 64 hex digits", code="invalid_contract_id")
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        raise InvalidInput(f"contract id {value!r} is not hexadecimal", code="invalid_contract_id") from None
+        raise InvalidInput(
+            f"contract id {value!r:.80} must be 0x followed by 64 hex digits", code="invalid_contract_id"
+        )
+    if not all(c in string.hexdigits for c in text):
+        raise InvalidInput(f"contract id {value!r:.80} is not hexadecimal", code="invalid_contract_id")
     return "0x" + text.lower()
 
 
@@ -209,6 +214,27 @@ def _check_signer(typed: eip712.TypedMessage, signature: str, expected: str, rol
             code="invalid_signature",
             details={"expected": expected, "recovered": recovered, "role": role},
         )
+
+
+#: Contract errors whose name the platform's generic rule classifies wrongly, with their status.
+_STATUS = {"LaborRecordsMinimumWageUnknown": 422}
+_HINT = {
+    "LaborRecordsMinimumWageUnknown": "no minimum wage is set for that year (GET /labor/minimum-wages): "
+    "a contract can start, and a week be recorded, only in a year with a minimum wage",
+}
+
+
+def _relay(platform: Platform, fn: Any) -> Receipt:
+    """Simulate, then relay; a contract error gets the right status and a hint."""
+    try:
+        return platform.relayer.transact(fn, simulate=True)
+    except ContractError as exc:
+        if exc.error_name in _STATUS:
+            exc.status = _STATUS[exc.error_name]
+        hint = _HINT.get(exc.error_name)
+        if hint and hint not in exc.message:
+            exc.message = f"{exc.message}: {hint}"
+        raise
 
 
 def jsonable(value: Any) -> Any:
@@ -390,7 +416,7 @@ def set_minimum_wage(platform: Platform, body: MinimumWageSet) -> MinimumWageOut
     fn = labor(platform).functions.setMinimumWage(
         body.year, body.hourly_wage, body.office, body.nonce, body.deadline, _b32(body.signature)
     )
-    receipt = platform.relayer.transact(fn, simulate=True)
+    receipt = _relay(platform, fn)
     log = _event_from_receipt(platform, receipt, "MinimumWageSet")
     return MinimumWageOut(year=body.year, hourly_wage=body.hourly_wage, set_by=body.office, ref=_ref(log))
 
@@ -446,7 +472,7 @@ def register_contract(platform: Platform, body: ContractCreate) -> ContractOut:
     fn = labor(platform).functions.registerContract(
         terms_tuple(body.terms), body.deadline, _b32(body.employer_signature), _b32(body.worker_signature)
     )
-    receipt = platform.relayer.transact(fn, simulate=True)
+    receipt = _relay(platform, fn)
     log = _event_from_receipt(platform, receipt, "LaborContractRegistered")
     return ContractOut(contract_id=_hex(log["args"]["contractId"]), terms=body.terms, registered=_ref(log))
 
@@ -585,7 +611,7 @@ def record_week(platform: Platform, contract_id: str, body: WeekRecord) -> WeekR
         body.deadline,
         _b32(body.signature),
     )
-    platform.relayer.transact(fn, simulate=True)
+    _relay(platform, fn)
     week = get_week(platform, contract_id, body.week_start)
     return WeekRecordOut(**week.model_dump(), proofs=proofs)
 
@@ -623,7 +649,7 @@ def confirm_week(platform: Platform, contract_id: str, week_start: date, deadlin
     typed = confirm_typed_message(platform, contract_id, week_start, deadline)
     _check_signer(typed, signature, worker, "worker")
     fn = labor(platform).functions.confirmWeek(_b32(contract_id), yyyymmdd(week_start), deadline, _b32(signature))
-    platform.relayer.transact(fn, simulate=True)
+    _relay(platform, fn)
     return get_week(platform, contract_id, week_start)
 
 
@@ -674,7 +700,7 @@ def dispute_week(platform: Platform, contract_id: str, week_start: date, body: D
         body.deadline,
         _b32(body.signature),
     )
-    platform.relayer.transact(fn, simulate=True)
+    _relay(platform, fn)
     return get_week(platform, contract_id, week_start)
 
 
@@ -833,7 +859,7 @@ def record_statement(platform: Platform, contract_id: str, body: StatementRecord
         body.deadline,
         _b32(body.signature),
     )
-    receipt = platform.relayer.transact(fn, simulate=True)
+    receipt = _relay(platform, fn)
     log = _event_from_receipt(platform, receipt, "WageStatementRecorded")
     return build_statement(contract_id, log)
 

@@ -13,7 +13,9 @@ def _kind_bytes(kind: str) -> bytes:
 
 def anchor(platform: Platform, document_hash: str, kind: str) -> AnchorOut:
     notary = platform.deployment.contract("Notary")
-    receipt = platform.relayer.transact(notary.functions.anchor(bytes.fromhex(document_hash[2:]), _kind_bytes(kind)))
+    receipt = platform.relayer.transact(
+        notary.functions.anchor(bytes.fromhex(document_hash[2:]), _kind_bytes(kind)), simulate=True
+    )
     (event,) = notary.events.DocumentAnchored().process_receipt(receipt.raw)
     block = platform.chain.w3.eth.get_block(receipt.block_number)
     return AnchorOut(

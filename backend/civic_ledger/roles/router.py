@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from civic_ledger.api.deps import PlatformDep
@@ -10,7 +12,7 @@ from civic_ledger.roles.schemas import RoleGrant, RoleMembershipOut, RoleOut
 
 router = APIRouter(prefix="/roles", tags=["roles"])
 
-_ADMIN_ERRORS = {
+_ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in."},
     403: {"description": "The session's key is not an admin of that contract."},
     404: {"description": "Unknown contract or role."},

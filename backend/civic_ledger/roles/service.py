@@ -16,7 +16,7 @@ from civic_ledger.roles.schemas import RoleMembershipOut, RoleOut
 ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
 
 
-def _role_names(abi: list[dict[str, Any]]) -> list[str]:
+def _role_names(abi: Any) -> list[str]:
     return sorted(
         item["name"]
         for item in abi
