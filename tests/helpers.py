@@ -57,7 +57,7 @@ def register_citizen(
         "recordHash": record_hash,
         "registrar": registrar.address,
         "nonce": nonce,
-        "deadline": eip712.deadline(),
+        "deadline": eip712.deadline(now=platform.chain.now()),
     }
     typed = eip712.TypedMessage(
         eip712.domain("CitizenRegistry", platform.chain.chain_id, registry.address),

@@ -329,3 +329,40 @@ def test_a_body_json_can_not_read_is_a_4xx_saying_why(api: httpx.Client) -> None
         r = api.post("/notary/anchors", content=content, headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["error"] == "invalid_input", r.text
         assert "could not be read as JSON" in r.json()["message"]
+
+
+@pytest.mark.parametrize("chain_url", ["embedded"], indirect=True)
+def test_embedded_chain_time_follows_the_wall_clock_between_transactions(platform: Platform) -> None:
+    """A block is stamped when it is mined, not when the block before it was (py-evm's default)."""
+    import time
+
+    w3 = platform.chain.w3
+    head_ts = int(w3.eth.get_block("latest")["timestamp"])
+    # Blocks mined faster than one a second run ahead of the clock (+1 s each); wait until idle
+    # time has passed the head, as it does between requests of a real service.
+    deadline = time.monotonic() + 60
+    while time.time() < head_ts + 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sent_at = int(time.time())
+    notary = platform.deployment.contract("Notary")
+    receipt = platform.relayer.transact(notary.functions.anchor(b"\x0a" * 32, b"\0" * 32))
+    mined_ts = int(w3.eth.get_block(receipt.block_number)["timestamp"])
+    assert mined_ts >= sent_at > head_ts + 1
+    assert notary.functions.anchorOf(b"\x0a" * 32).call()[0] == mined_ts
+
+
+@pytest.mark.parametrize("chain_url", ["embedded"], indirect=True)
+def test_deeply_nested_or_huge_bodies_are_refused_before_parsing(api: httpx.Client) -> None:
+    # py-evm raises the recursion limit to 100,000: parsing this would overflow the C stack.
+    deep = b'{"document_hash":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = api.post("/notary/anchors", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert "nested deeper than 64 levels" in r.json()["message"]
+    huge = api.post("/notary/anchors", content=b" " * (9 * 1024 * 1024), headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
+    assert api.get("/health").json()["status"] == "ok"  # the server is still up
+    # Brackets inside strings do not count.
+    ok = api.post(
+        "/notary/anchors", json={"document_hash": doc_hash("brackets"), "kind": "doc"}, headers={"x": "[" * 10}
+    )
+    assert ok.status_code == 201

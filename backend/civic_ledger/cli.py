@@ -36,10 +36,12 @@ DataDirOpt = Annotated[
 
 
 def _add_area_commands() -> None:
+    from civic_ledger.audit.cli import app as audit_app
     from civic_ledger.credentials.cli import app as credentials_app
     from civic_ledger.identity.cli import app as identity_app
     from civic_ledger.labor.cli import app as labor_app
     from civic_ledger.mileage.cli import app as mileage_app
+    from civic_ledger.payments.cli import app as payments_app
     from civic_ledger.roles.cli import app as roles_app
     from civic_ledger.voting.cli import app as voting_app
 
@@ -53,6 +55,14 @@ def _add_area_commands() -> None:
         mileage_app,
         name="mileage",
         help="ZeroPay-linked mileage: programs, awards, redemptions, settlements, reports.",
+    )
+    app.add_typer(
+        payments_app,
+        name="payments",
+        help="Automatic subcontract payment (대금e바로): projects, buckets, claims, approvals, direct settlement.",
+    )
+    app.add_typer(
+        audit_app, name="audit", help="Audit a project's payments from chain data alone: trail CSV, reconcile."
     )
     app.add_typer(
         labor_app,

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from civic_ledger import __version__
 from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
+from civic_ledger.api.limits import BodyLimits
+from civic_ledger.audit.router import router as audit_router
 from civic_ledger.config import Settings, get_settings
 from civic_ledger.credentials.router import router as credentials_router
 from civic_ledger.identity.router import auth_router
@@ -17,6 +19,7 @@ from civic_ledger.identity.router import router as identity_router
 from civic_ledger.labor.router import router as labor_router
 from civic_ledger.mileage.router import router as mileage_router
 from civic_ledger.notary.router import router as notary_router
+from civic_ledger.payments.router import router as payments_router
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.router import router as roles_router
 from civic_ledger.voting.router import router as voting_router
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodyLimits)
     app.include_router(system.router)
     app.include_router(rpc.router)
     app.include_router(notary_router)
@@ -57,4 +61,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(credentials_router)
     app.include_router(labor_router)
     app.include_router(mileage_router)
+    app.include_router(payments_router)
+    app.include_router(audit_router)
     return app

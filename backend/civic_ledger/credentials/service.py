@@ -238,7 +238,7 @@ def issue_typed_data(platform: Platform, req: IssueTypedDataCreate) -> IssueType
         valid_until=req.valid_until,
     )
     h = D.credential_hash(typed)
-    deadline = eip712.deadline()
+    deadline = eip712.deadline(now=platform.chain.now())
     return IssueTypedDataOut(
         draft=CredentialDraft(credential=message, claims=entries, key=req.key, deadline=deadline),
         credential_hash=h,
@@ -349,7 +349,7 @@ def batch_typed_data(platform: Platform, req: BatchTypedDataCreate) -> BatchType
         hashes.append(D.credential_hash(typed))
         typed_list.append(typed.to_dict())
     root = D.MerkleTree(hashes).root
-    deadline = eip712.deadline()
+    deadline = eip712.deadline(now=platform.chain.now())
     batch = _batch_typed(platform, req.issuer_id, req.type_id, root, len(hashes), deadline)
     return BatchTypedDataOut(
         drafts=drafts,
@@ -450,7 +450,7 @@ def status_typed_data(
     nonce = None
     if action is not StatusAction.revoke:
         nonce = int(registry(platform).functions.nonces(D.b32(issuer_id, "issuer_id"), key).call())
-    return status_typed(platform, action, issuer_id, refs, eip712.deadline(), nonce).to_dict()
+    return status_typed(platform, action, issuer_id, refs, eip712.deadline(now=platform.chain.now()), nonce).to_dict()
 
 
 def change_status(platform: Platform, action: StatusAction, body: StatusChangeCreate) -> StatusChangeOut:

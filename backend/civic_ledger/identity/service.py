@@ -177,8 +177,10 @@ def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
-def _deadline(timing: MessageTiming) -> int:
-    return timing.deadline if timing.deadline is not None else eip712.deadline(timing.ttl_s)
+def _deadline(platform: Platform, timing: MessageTiming) -> int:
+    if timing.deadline is not None:
+        return timing.deadline
+    return eip712.deadline(timing.ttl_s, now=platform.chain.now())
 
 
 def _typed_out(typed: eip712.TypedMessage, signer: str | list[str]) -> dict[str, Any]:
@@ -347,7 +349,7 @@ def why_not_active(platform: Platform, address: str) -> tuple[str, str]:
 def _registrar_message(platform: Platform, registrar: str, timing: MessageTiming) -> dict[str, Any]:
     _require_registrar(platform, registrar)
     nonce = int(read(platform, registry(platform).functions.nonces(registrar)))
-    return {"registrar": registrar, "nonce": nonce, "deadline": _deadline(timing)}
+    return {"registrar": registrar, "nonce": nonce, "deadline": _deadline(platform, timing)}
 
 
 def _resolve_record_hash(
@@ -514,7 +516,12 @@ def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedData
         raise refine(ContractError("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT))
     _require_unused(platform, req.new_account)
     nonce = int(read(platform, registry(platform).functions.nonces(req.old_account)))
-    message = {"oldAccount": req.old_account, "newAccount": req.new_account, "nonce": nonce, "deadline": _deadline(req)}
+    message = {
+        "oldAccount": req.old_account,
+        "newAccount": req.new_account,
+        "nonce": nonce,
+        "deadline": _deadline(platform, req),
+    }
     typed = typed_message(platform, "RotateKey", message)
     return TypedDataOut(**_typed_out(typed, [req.old_account, req.new_account]))
 

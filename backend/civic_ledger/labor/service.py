@@ -387,7 +387,7 @@ def minimum_wage_typed_data(
 ) -> dict[str, Any]:
     contract = labor(platform)
     nonce = int(contract.functions.nonces(office).call()) if nonce is None else nonce
-    deadline = deadline or eip712.deadline()
+    deadline = deadline or eip712.deadline(now=platform.chain.now())
     typed = eip712.TypedMessage(
         _domain(platform),
         "SetMinimumWage",
@@ -456,7 +456,7 @@ def contract_typed_message(platform: Platform, terms: TermsCreate, deadline: int
 
 
 def contract_typed_data(platform: Platform, terms: TermsCreate, deadline: int | None) -> ContractTypedDataOut:
-    deadline = deadline or eip712.deadline(CONTRACT_SIGNING_TTL_S)
+    deadline = deadline or eip712.deadline(CONTRACT_SIGNING_TTL_S, now=platform.chain.now())
     typed = contract_typed_message(platform, terms, deadline)
     return ContractTypedDataOut(
         **_typed_out(typed, terms.employer, deadline),
@@ -594,7 +594,7 @@ def week_typed_message(
 def week_typed_data(platform: Platform, contract_id: str, week: WeekCreate, deadline: int | None) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline()
+    deadline = deadline or eip712.deadline(now=platform.chain.now())
     typed, _ = week_typed_message(platform, contract_id, week, deadline)
     return TypedDataOut(**_typed_out(typed, employer, deadline))
 
@@ -637,7 +637,7 @@ def confirm_typed_message(platform: Platform, contract_id: str, week_start: date
 def confirm_typed_data(platform: Platform, contract_id: str, week_start: date, deadline: int | None) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline()
+    deadline = deadline or eip712.deadline(now=platform.chain.now())
     return TypedDataOut(
         **_typed_out(confirm_typed_message(platform, contract_id, week_start, deadline), worker, deadline)
     )
@@ -678,7 +678,7 @@ def dispute_typed_data(
 ) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline()
+    deadline = deadline or eip712.deadline(now=platform.chain.now())
     return TypedDataOut(
         **_typed_out(dispute_typed_message(platform, contract_id, week_start, body, deadline), worker, deadline)
     )
@@ -828,7 +828,7 @@ def statement_typed_data(
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
     check_pay_period(platform, contract_id, s)
-    deadline = deadline or eip712.deadline()
+    deadline = deadline or eip712.deadline(now=platform.chain.now())
     return TypedDataOut(**_typed_out(statement_typed_message(platform, contract_id, s, deadline), employer, deadline))
 
 

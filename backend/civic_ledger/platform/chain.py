@@ -6,6 +6,7 @@ import fcntl
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ class Chain:
             return int(self.w3.eth.block_number)
         except Exception as exc:  # noqa: BLE001 - any transport failure means unreachable
             raise ChainUnavailable(f"chain {self.kind} is unreachable: {exc}") from None
+
+    def now(self) -> int:
+        """The later of the wall clock and the head block's time (a dev chain may run ahead)."""
+        try:
+            head_ts = int(self.w3.eth.get_block("latest")["timestamp"])
+        except Exception:  # noqa: BLE001 - unreachable: the wall clock will do
+            head_ts = 0
+        return max(int(time.time()), head_ts)
 
     def development_key(self) -> LocalAccount:
         if not self.is_development:

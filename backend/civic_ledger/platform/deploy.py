@@ -118,7 +118,9 @@ def verify(chain: Chain, build: Build, manifest: dict[str, Any], path: Path) -> 
         on_chain = _code_hash(chain, entry["address"])
         if on_chain != entry["code_hash"]:
             what = "no code" if on_chain == "0x" + keccak(b"").hex() else "different code"
-            problems.append(f"{name} at {entry['address']}: {what} on chain (manifest {path.name} expects {entry['code_hash'][:18]}…)")
+            problems.append(
+                f"{name} at {entry['address']}: {what} on chain (manifest {path.name} expects {entry['code_hash'][:18]}…)"
+            )
         elif name in build.artifacts and _creation_hash(build.artifacts[name].bytecode) != entry["creation_hash"]:
             problems.append(f"{name}: the contract source changed since it was deployed at {entry['address']}")
     return problems
@@ -149,7 +151,8 @@ def deploy_all(
     problems = verify(chain, build, manifest, path)
     if problems and not redeploy_changed:
         raise DeploymentMismatch(
-            "deployment does not match: " + "; ".join(problems)
+            "deployment does not match: "
+            + "; ".join(problems)
             + " — use a fresh --data-dir, or `civic-ledger deploy --redeploy-changed` to deploy the changed contracts anew",
             details={"problems": problems, "manifest": str(path)},
         )
@@ -188,7 +191,9 @@ def open_deployment(chain: Chain, build: Build, data_dir: Path) -> Deployment:
     path = manifest_path(data_dir, chain.chain_id)
     manifest = load_manifest(path)
     if manifest is None:
-        raise DeploymentMismatch(f"no deployment manifest for chain id {chain.chain_id} in {data_dir}: run `civic-ledger deploy`")
+        raise DeploymentMismatch(
+            f"no deployment manifest for chain id {chain.chain_id} in {data_dir}: run `civic-ledger deploy`"
+        )
     problems = verify(chain, build, manifest, path)
     if problems:
         raise DeploymentMismatch("deployment does not match: " + "; ".join(problems), details={"problems": problems})

@@ -37,9 +37,12 @@ def domain(name: str, chain_id: int, verifying_contract: str) -> dict[str, Any]:
     }
 
 
-def deadline(ttl_s: int = DEFAULT_TTL_S) -> int:
-    """A deadline ``ttl_s`` seconds from now (contracts compare it with ``block.timestamp``)."""
-    return int(time.time()) + ttl_s
+def deadline(ttl_s: int = DEFAULT_TTL_S, *, now: int | None = None) -> int:
+    """A deadline ``ttl_s`` seconds from ``now`` (contracts compare it with ``block.timestamp``).
+
+    Pass ``now=platform.chain.now()``: a development chain's clock may run ahead of the wall clock.
+    """
+    return (int(time.time()) if now is None else now) + ttl_s
 
 
 def type_string(primary: str, types: dict[str, list[dict[str, str]]]) -> str:

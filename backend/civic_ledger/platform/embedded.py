@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,6 +132,38 @@ class PersistentPyEVMBackend(PyEVMBackend):
         self.account_keys = account_keys
         self.chain = type(memory_chain)(SQLiteAtomicDB(self.kv))
 
+    # -- time -----------------------------------------------------------------------------
+    #
+    # py-evm stamps the pending block when it is created, right after the previous block was
+    # mined; with auto-mining, a transaction sent a minute later would carry a timestamp a
+    # minute old, and chain time would stand still while nothing happens. Before executing
+    # anything, an empty pending block is re-stamped with the current time (never backwards,
+    # so `time_travel` into the future still holds).
+
+    def _touch_clock(self) -> None:
+        chain = self.chain
+        if chain.get_block().transactions:
+            return
+        now = int(time.time())
+        if now > chain.header.timestamp:
+            chain.header = chain.header.copy(timestamp=now)
+
+    def send_raw_transaction(self, raw_transaction: Any) -> Any:
+        self._touch_clock()
+        return super().send_raw_transaction(raw_transaction)
+
+    def send_signed_transaction(self, signed_transaction: Any, block_number: Any = "latest") -> Any:
+        self._touch_clock()
+        return super().send_signed_transaction(signed_transaction, block_number)
+
+    def send_transaction(self, transaction: Any) -> Any:
+        self._touch_clock()
+        return super().send_transaction(transaction)
+
+    def mine_blocks(self, num_blocks: int = 1, coinbase: Any = None) -> Any:  # type: ignore[override]
+        self._touch_clock()
+        return super().mine_blocks(num_blocks) if coinbase is None else super().mine_blocks(num_blocks, coinbase)
+
     def _locate(self, transaction_hash: bytes) -> tuple[Any, Any, int]:
         try:
             block_number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
@@ -167,9 +200,16 @@ class PersistentPyEVMBackend(PyEVMBackend):
         for fee in ("max_fee_per_gas", "max_priority_fee_per_gas"):
             tx.pop(fee, None)
         tx["gas_price"] = 0
-        unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, block_number)
+        if block_number in ("latest", "pending"):
+            # What the transaction would do if sent now: latest state, current time.
+            self._touch_clock()
+            vm = self.chain.get_vm()
+            unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, "pending")
+        else:
+            vm = _get_vm_for_block_number(self.chain, block_number)
+            unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, block_number)
         evm_tx = EVMSpoofTransaction(unsigned, from_=transaction["from"])
-        state = _get_vm_for_block_number(self.chain, block_number).state
+        state = vm.state
         snapshot = state.snapshot()
         try:
             executor = state.get_transaction_executor()

@@ -159,6 +159,15 @@ class Relayer:
 
     # -- public API ----------------------------------------------------------------------
 
+    def submit(self, txs: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """Low level: sign and send ``{"to", "data", "gas"}`` dicts with consecutive nonces, without
+        waiting; returns ``(tx_hash, full_tx)`` pairs. For hot paths that read receipts raw."""
+        return self._submit(txs)
+
+    def explain_failure(self, tx: dict[str, Any], block_number: int, tx_hash: str) -> CivicLedgerError:
+        """The decoded error of a transaction that was mined with status 0."""
+        return self._explain_failure(tx, block_number, tx_hash)
+
     def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
         """Run ``fn`` as an ``eth_call`` (from the operator unless ``sender``); decode a revert."""
         try:

@@ -34,8 +34,30 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 ApiOpt = Annotated[
     str, typer.Option("--api", envvar="CIVIC_API_URL", help="Base URL of the civic-ledger API. Env: CIVIC_API_URL.")
 ]
+
+
+def _resolve_keystore(value: Path | None) -> Path | None:
+    """A keystore file path, or the name of a keystore in DATA_DIR/keystores (as `identity keystore`)."""
+    if value is None or value.exists():
+        return value
+    from civic_ledger.config import Settings
+    from civic_ledger.identity.keys import resolve_keystore
+
+    try:
+        return resolve_keystore(Settings().data_dir, str(value))
+    except CivicLedgerError:
+        return value  # loading it reports the missing file
+
+
 KeystoreOpt = Annotated[
-    Path, typer.Option("--keystore", "-k", help="eth-account keystore (JSON) of the signer.", exists=False)
+    Path,
+    typer.Option(
+        "--keystore",
+        "-k",
+        help="Keystore of the signer: a file, or a name in DATA_DIR/keystores.",
+        exists=False,
+        callback=_resolve_keystore,
+    ),
 ]
 PasswordOpt = Annotated[
     str | None,
@@ -290,7 +312,10 @@ def vote(
 def reveal(
     poll: Annotated[int, typer.Argument(help="Poll id.")],
     keystore: Annotated[
-        Path | None, typer.Option("--keystore", "-k", help="Keystore used to vote (its saved opening is used).")
+        Path | None,
+        typer.Option(
+            "--keystore", "-k", help="Keystore used to vote (its saved opening is used).", callback=_resolve_keystore
+        ),
     ] = None,
     voter: Annotated[
         str | None, typer.Option(help="Voter address (with --salt and --option instead of --keystore).")

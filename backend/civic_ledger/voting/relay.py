@@ -278,23 +278,8 @@ class BallotRelay:
 
     def _send(self, call: RawCall, gas: int) -> tuple[str, int, int, list[dict[str, Any]]]:
         """Send through the platform relayer (its nonce lock and signing) and read the receipt
-        raw: web3's receipt formatters take ~1 ms per log, i.e. longer than the batch itself.
-        Falls back to ``Relayer.transact`` if the relayer's internals are not there."""
-        submit = getattr(self.relayer, "_submit", None)
-        explain = getattr(self.relayer, "_explain_failure", None)
-        if submit is None or explain is None:
-            r = self.relayer.transact(call, gas=gas)  # type: ignore[arg-type]
-            logs = [
-                {
-                    "address": str(x["address"]),
-                    "topics": ["0x" + bytes(t).hex() for t in x["topics"]],
-                    "data": "0x" + bytes(x["data"]).hex(),
-                    "logIndex": int(x["logIndex"]),
-                }
-                for x in r.logs
-            ]
-            return r.tx_hash, r.block_number, r.gas_used, logs
-        ((tx_hash, tx),) = submit([{"to": call.address, "data": call.data, "gas": gas}])
+        raw: web3's receipt formatters take ~1 ms per log, i.e. longer than the batch itself."""
+        ((tx_hash, tx),) = self.relayer.submit([{"to": call.address, "data": call.data, "gas": gas}])
         provider = self.relayer.chain.w3.provider
         deadline = time.monotonic() + self.relayer.receipt_timeout
         delay = 0.001
@@ -311,7 +296,7 @@ class BallotRelay:
             delay = min(delay * 2, 0.05)
         block_number = _int(_get(receipt, "blockNumber", "block_number"))
         if _int(receipt["status"]) != 1:
-            raise explain(tx, block_number, tx_hash)
+            raise self.relayer.explain_failure(tx, block_number, tx_hash)
         logs = [
             {
                 "address": str(x["address"]),

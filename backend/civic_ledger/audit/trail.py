@@ -1,0 +1,481 @@
+"""Payment trail and reconciliation of a project, derived from chain data alone.
+
+The same functions serve the API (reading through the platform's node) and the auditor's
+command line (reading any JSON-RPC node with only the deployment manifest's addresses), so the
+two report the same rows, totals and CSV hash for the same chain state.
+
+Inputs are the ``SubcontractPayments`` event logs (``eth_getLogs``), block timestamps, and a few
+views at the head block (bucket balances, credits, the escrow's token balance) that the event
+totals are checked against. Every row carries its inclusion reference (block hash, tx hash,
+log index): any node can confirm it with ``eth_getTransactionReceipt``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+
+from civic_ledger.errors import ConfigError, NotFound
+from civic_ledger.payments.actions import GROUNDS, PURPOSES, ROLES
+
+CSV_COLUMNS = [
+    "block",
+    "time",
+    "tx",
+    "log_index",
+    "event",
+    "payer",
+    "payee",
+    "purpose",
+    "amount",
+    "claim",
+    "evidence",
+    "due",
+    "late",
+]
+_LOG_CHUNK = 50_000
+
+
+@dataclass
+class ChainSource:
+    """Where the trail comes from: a node, the two contract addresses and their ABIs."""
+
+    w3: Web3
+    chain_id: int
+    payments_address: str
+    token_address: str
+    payments_abi: list[dict[str, Any]]
+    token_abi: list[dict[str, Any]]
+    from_block: int = 0
+    code_problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_platform(cls, platform: Any) -> ChainSource:
+        d = platform.deployment
+        return cls(
+            w3=platform.chain.w3,
+            chain_id=platform.chain.chain_id,
+            payments_address=d.address("SubcontractPayments"),
+            token_address=d.address("CivicWon"),
+            payments_abi=platform.build.artifact("SubcontractPayments").abi,
+            token_abi=platform.build.artifact("CivicWon").abi,
+            from_block=int(d.entries["SubcontractPayments"]["block"]),
+        )
+
+    @classmethod
+    def from_rpc(cls, rpc_url: str, manifest_path: Path, build_dir: Path | None = None) -> ChainSource:
+        """A node URL plus a deployment manifest; the code at each address is checked against it."""
+        from civic_ledger.platform.compiler import PROJECT_ROOT, compile_contracts
+
+        try:
+            manifest = json.loads(Path(manifest_path).read_text())
+            entries = manifest["contracts"]
+            pay, tok = entries["SubcontractPayments"], entries["CivicWon"]
+        except OSError as exc:
+            raise ConfigError(f"manifest {manifest_path} can not be read: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"manifest {manifest_path} has no SubcontractPayments/CivicWon entry ({exc})") from None
+        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+        try:
+            chain_id = int(w3.eth.chain_id)
+        except Exception as exc:  # noqa: BLE001 - refused, DNS, TLS...
+            raise ConfigError(f"cannot reach the Ethereum node at {rpc_url}: {exc}") from None
+        if int(manifest.get("chain_id", -1)) != chain_id:
+            raise ConfigError(
+                f"manifest is for chain id {manifest.get('chain_id')}, the node at {rpc_url} is chain id {chain_id}"
+            )
+        build = compile_contracts(build_dir or PROJECT_ROOT / "build")
+        problems = []
+        for name, entry in (("SubcontractPayments", pay), ("CivicWon", tok)):
+            code = bytes(w3.eth.get_code(to_checksum_address(entry["address"])))
+            if "0x" + Web3.keccak(code).hex().removeprefix("0x") != entry["code_hash"]:
+                problems.append(f"{name} at {entry['address']}: the code on chain is not the code the manifest records")
+        return cls(
+            w3=w3,
+            chain_id=chain_id,
+            payments_address=to_checksum_address(pay["address"]),
+            token_address=to_checksum_address(tok["address"]),
+            payments_abi=build.artifact("SubcontractPayments").abi,
+            token_abi=build.artifact("CivicWon").abi,
+            from_block=int(pay.get("block", 0)),
+            code_problems=problems,
+        )
+
+    def payments(self) -> Any:
+        return self.w3.eth.contract(address=self.payments_address, abi=self.payments_abi)  # type: ignore[call-overload]
+
+    def token(self) -> Any:
+        return self.w3.eth.contract(address=self.token_address, abi=self.token_abi)  # type: ignore[call-overload]
+
+
+@dataclass
+class Event:
+    name: str
+    args: dict[str, Any]
+    block: int
+    block_hash: str
+    tx: str
+    log_index: int
+
+
+class _EventDecoder:
+    """Decodes logs of one ABI by topic with eth-abi directly (web3's per-log decoder is slow)."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self.by_topic: dict[bytes, tuple[str, list[tuple[str, str]], list[str], list[str]]] = {}
+        for item in abi:
+            if item.get("type") != "event":
+                continue
+            indexed = [(i["name"], i["type"]) for i in item["inputs"] if i.get("indexed")]
+            plain = [i for i in item["inputs"] if not i.get("indexed")]
+            topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
+            self.by_topic[topic] = (item["name"], indexed, [i["name"] for i in plain], [i["type"] for i in plain])
+
+    def decode(self, topics: list[Any], data: Any) -> tuple[str, dict[str, Any]] | None:
+        if not topics:
+            return None
+        known = self.by_topic.get(bytes(HexBytes(topics[0])))
+        if known is None:
+            return None
+        name, indexed, names, types = known
+        args: dict[str, Any] = {}
+        for (arg, kind), topic in zip(indexed, topics[1:], strict=False):
+            (args[arg],) = abi_decode([kind], bytes(HexBytes(topic)))
+        if types:
+            args.update(zip(names, abi_decode(types, bytes(HexBytes(data))), strict=True))
+        for key, value in args.items():
+            if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+                args[key] = to_checksum_address(value)
+        return name, args
+
+
+def fetch_events(source: ChainSource, to_block: int) -> list[Event]:
+    """Every ``SubcontractPayments`` event from its deploy block to ``to_block``, in chain order."""
+    decoder = _EventDecoder(source.payments_abi)
+    events: list[Event] = []
+    start = source.from_block
+    while start <= to_block:
+        end = min(start + _LOG_CHUNK - 1, to_block)
+        logs = source.w3.eth.get_logs({"address": source.payments_address, "fromBlock": start, "toBlock": end})  # type: ignore[typeddict-item]
+        for log in logs:
+            decoded = decoder.decode(list(log["topics"]), log["data"])
+            if decoded is None:
+                continue
+            events.append(
+                Event(
+                    name=decoded[0],
+                    args=decoded[1],
+                    block=int(log["blockNumber"]),
+                    block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
+                    tx=HexBytes(log["transactionHash"]).to_0x_hex(),
+                    log_index=int(log["logIndex"]),
+                )
+            )
+        start = end + 1
+    events.sort(key=lambda e: (e.block, e.log_index))
+    return events
+
+
+@dataclass
+class TrailRow:
+    block: int
+    time: str
+    tx: str
+    log_index: int
+    event: str
+    payer: str
+    payee: str
+    purpose: str
+    amount: int | None
+    claim: int | None
+    evidence: str
+    due: str
+    late: str
+    block_hash: str
+    interest: int | None = None
+    line: int | None = None
+    detail: str = ""
+
+    def csv_values(self) -> list[Any]:
+        return [
+            self.block,
+            self.time,
+            self.tx,
+            self.log_index,
+            self.event,
+            self.payer,
+            self.payee,
+            self.purpose,
+            "" if self.amount is None else self.amount,
+            "" if self.claim is None else self.claim,
+            self.evidence,
+            self.due,
+            self.late,
+        ]
+
+
+@dataclass
+class Trail:
+    project_id: int
+    manifest: dict[str, Any]
+    rows: list[TrailRow]
+
+    def csv_text(self) -> str:
+        return rows_to_csv(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"manifest": self.manifest, "rows": [asdict(r) for r in self.rows]}
+
+
+def rows_to_csv(rows: list[TrailRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(row.csv_values())
+    return out.getvalue()
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _project_events(events: list[Event], project_id: int) -> tuple[list[Event], set[int], set[str]]:
+    """The events of one project (claims' confirmations and its payees' withdrawals included)."""
+    claims = {
+        int(e.args["claimId"]) for e in events if e.name == "ClaimSubmitted" and int(e.args["projectId"]) == project_id
+    }
+    credited = {e.args["payee"] for e in events if e.name == "LineCredited" and int(e.args["projectId"]) == project_id}
+    mine = []
+    for e in events:
+        if "projectId" in e.args:
+            if int(e.args["projectId"]) == project_id:
+                mine.append(e)
+        elif e.name == "LinesConfirmed":
+            if int(e.args["claimId"]) in claims:
+                mine.append(e)
+        elif e.name == "CreditWithdrawn" and e.args["payee"] in credited:
+            mine.append(e)
+    return mine, claims, credited
+
+
+def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = None) -> Trail:
+    head = int(source.w3.eth.block_number) if to_block is None else to_block
+    events = fetch_events(source, head)
+    mine, claims, _credited = _project_events(events, project_id)
+    if not any(e.name == "ProjectRegistered" for e in mine):
+        raise NotFound(f"project {project_id} is not registered on chain {source.chain_id}", code="project_not_found")
+    evidence = {
+        (int(e.args["claimId"]), int(e.args["line"])): _hex(e.args["evidence"])
+        for e in mine
+        if e.name == "ClaimLineAdded"
+    }
+    times: dict[int, int] = {}
+
+    def when(block: int) -> str:
+        if block not in times:
+            times[block] = int(source.w3.eth.get_block(block)["timestamp"])
+        return _iso(times[block])
+
+    escrow = source.payments_address
+    rows: list[TrailRow] = []
+    for e in mine:
+        a = e.args
+        row = TrailRow(
+            block=e.block,
+            time=when(e.block),
+            tx=e.tx,
+            log_index=e.log_index,
+            event=e.name,
+            payer="",
+            payee="",
+            purpose="",
+            amount=None,
+            claim=int(a["claimId"]) if "claimId" in a else None,
+            evidence="",
+            due="",
+            late="",
+            block_hash=e.block_hash,
+        )
+        if "purpose" in a:
+            row.purpose = PURPOSES.get(int(a["purpose"]), str(a["purpose"]))
+        if e.name == "ProjectRegistered":
+            row.payer, row.payee, row.amount = a["client"], a["prime"], int(a["contractAmount"])
+            row.evidence = _hex(a["projectRef"])
+        elif e.name == "ParticipantRegistered":
+            row.payee, row.amount = a["account"], int(a["contractAmount"])
+            row.detail = ROLES.get(int(a["role"]), str(a["role"]))
+        elif e.name == "BucketFunded":
+            row.payer, row.payee, row.amount = a["funder"], escrow, int(a["amount"])
+        elif e.name == "ClaimSubmitted":
+            row.payer, row.amount = a["prime"], int(a["total"])
+        elif e.name == "ClaimLineAdded":
+            row.payee, row.amount, row.line = a["payee"], int(a["amount"]), int(a["line"])
+            row.evidence = _hex(a["evidence"])
+        elif e.name == "LinesConfirmed":
+            row.payer, row.detail = a["confirmer"], f"lines mask {int(a['lines'])}"
+        elif e.name == "ClaimApproved":
+            row.payer = a["inspector"]
+        elif e.name in ("LinePaid", "LineCredited"):
+            row.payer, row.payee, row.amount, row.line = escrow, a["payee"], int(a["amount"]), int(a["line"])
+            row.evidence = evidence.get((int(a["claimId"]), int(a["line"])), "")
+            if int(a["due"]):
+                row.due = _iso(int(a["due"]))
+                row.late = "true" if int(a["interest"]) > 0 or times.get(e.block, 0) > int(a["due"]) else "false"
+            row.interest = int(a["interest"])
+            if e.name == "LineCredited":
+                row.detail = "credited to withdraw later"
+        elif e.name == "ClaimSettled":
+            row.amount, row.detail = int(a["total"]), f"lines mask {int(a['lines'])}"
+        elif e.name == "DirectPaymentMade":
+            row.payer, row.line = a["client"], int(a["line"])
+            row.evidence = evidence.get((int(a["claimId"]), int(a["line"])), "")
+            row.detail = GROUNDS.get(int(a["ground"]), str(a["ground"]))
+        elif e.name == "CreditWithdrawn":
+            row.payer, row.payee, row.amount = escrow, a["to"], int(a["amount"])
+            row.detail = f"credit of {a['payee']}"
+        elif e.name == "BucketRefunded":
+            row.payer, row.payee, row.amount = escrow, a["client"], int(a["amount"])
+        elif e.name == "ProjectClosed":
+            row.payee, row.amount = a["client"], int(a["refunded"])
+        rows.append(row)
+    text = rows_to_csv(rows)
+    manifest = {
+        "chain_id": source.chain_id,
+        "contracts": {"SubcontractPayments": source.payments_address, "CivicWon": source.token_address},
+        "project_id": project_id,
+        "from_block": source.from_block,
+        "to_block": head,
+        "to_block_hash": HexBytes(source.w3.eth.get_block(head)["hash"]).to_0x_hex(),
+        "rows": len(rows),
+        "claims": sorted(claims),
+        "csv_columns": CSV_COLUMNS,
+        "csv_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "code_problems": source.code_problems,
+    }
+    return Trail(project_id=project_id, manifest=manifest, rows=rows)
+
+
+def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = None) -> dict[str, Any]:
+    """Per bucket: funded = paid + refunded + balance (events vs the contract's view); per payee:
+    claimed vs paid vs credited; late lines with interest; the escrow's token balance against
+    every project's balances plus open credits."""
+    head = int(source.w3.eth.block_number) if to_block is None else to_block
+    events = fetch_events(source, head)
+    mine, claims, _credited = _project_events(events, project_id)
+    if not any(e.name == "ProjectRegistered" for e in mine):
+        raise NotFound(f"project {project_id} is not registered on chain {source.chain_id}", code="project_not_found")
+    contract = source.payments()
+    funded: dict[int, int] = defaultdict(int)
+    paid: dict[int, int] = defaultdict(int)
+    refunded: dict[int, int] = defaultdict(int)
+    payees: dict[str, dict[str, int]] = defaultdict(lambda: {"claimed": 0, "paid": 0, "credited": 0})
+    late: list[dict[str, Any]] = []
+    for e in mine:
+        a = e.args
+        if e.name == "BucketFunded":
+            funded[int(a["purpose"])] += int(a["amount"])
+        elif e.name in ("LinePaid", "LineCredited"):
+            paid[int(a["purpose"])] += int(a["amount"])
+            payees[a["payee"]]["paid" if e.name == "LinePaid" else "credited"] += int(a["amount"])
+            if int(a["interest"]) > 0:
+                late.append(
+                    {
+                        "claim": int(a["claimId"]),
+                        "line": int(a["line"]),
+                        "payee": a["payee"],
+                        "amount": int(a["amount"]),
+                        "due": int(a["due"]),
+                        "interest": int(a["interest"]),
+                        "tx": e.tx,
+                    }
+                )
+        elif e.name == "BucketRefunded":
+            refunded[int(a["purpose"])] += int(a["amount"])
+        elif e.name == "ClaimLineAdded":
+            payees[a["payee"]]["claimed"] += int(a["amount"])
+    buckets = []
+    ok = not source.code_problems
+    for code, name in PURPOSES.items():
+        view = contract.functions.bucketOf(project_id, code).call(block_identifier=head)
+        balance_events = funded[code] - paid[code] - refunded[code]
+        matches = (funded[code], paid[code], refunded[code], balance_events) == tuple(int(v) for v in view)
+        ok &= matches
+        buckets.append(
+            {
+                "purpose": name,
+                "funded": funded[code],
+                "paid": paid[code],
+                "refunded": refunded[code],
+                "balance": balance_events,
+                "balance_on_chain": int(view[3]),
+                "matches": matches,
+            }
+        )
+    payee_rows = []
+    for payee, t in sorted(payees.items()):
+        payee_rows.append(
+            {
+                "payee": payee,
+                **t,
+                "outstanding": t["claimed"] - t["paid"] - t["credited"],
+                "withdrawable_now": int(contract.functions.withdrawableOf(payee).call(block_identifier=head)),
+            }
+        )
+    # The escrow as a whole: every project's bucket balances plus credits not yet withdrawn.
+    total_in = sum(int(e.args["amount"]) for e in events if e.name == "BucketFunded")
+    total_out = sum(
+        int(e.args["amount"]) for e in events if e.name in ("LinePaid", "BucketRefunded", "CreditWithdrawn")
+    )
+    escrow_events = total_in - total_out
+    escrow_chain = int(source.token().functions.balanceOf(source.payments_address).call(block_identifier=head))
+    credits_events = sum(int(e.args["amount"]) for e in events if e.name == "LineCredited") - sum(
+        int(e.args["amount"]) for e in events if e.name == "CreditWithdrawn"
+    )
+    credits_chain = int(contract.functions.totalWithdrawable().call(block_identifier=head))
+    escrow_ok = escrow_events == escrow_chain and credits_events == credits_chain
+    ok &= escrow_ok
+    totals = {
+        "funded": sum(funded.values()),
+        "paid": sum(paid.values()),
+        "refunded": sum(refunded.values()),
+        "balance": sum(funded.values()) - sum(paid.values()) - sum(refunded.values()),
+        "claimed": sum(t["claimed"] for t in payees.values()),
+        "late_interest": sum(x["interest"] for x in late),
+    }
+    return {
+        "chain_id": source.chain_id,
+        "project_id": project_id,
+        "block": head,
+        "contracts": {"SubcontractPayments": source.payments_address, "CivicWon": source.token_address},
+        "claims": sorted(claims),
+        "buckets": buckets,
+        "totals": totals,
+        "payees": payee_rows,
+        "late": late,
+        "escrow": {
+            "balance_from_events": escrow_events,
+            "balance_on_chain": escrow_chain,
+            "credits_from_events": credits_events,
+            "credits_on_chain": credits_chain,
+            "matches": escrow_ok,
+        },
+        "code_problems": source.code_problems,
+        "matches": bool(ok),
+    }
