@@ -271,16 +271,8 @@ def run(json_out: bool) -> dict[str, Any]:
         "each), see gas_per_line_settle_10_without_labour"
     )
     results["notes"] = notes
-    if json_out:
-        print(json.dumps(results, indent=2))
-    else:
-        for key, value in results.items():
-            if key != "notes":
-                print(f"{key:32} {value}")
-        for key, value in notes.items():
-            print(f"  note {key}: {value}")
-    return results
+    return results  # scripts/bench.py prints it
 
 
 if __name__ == "__main__":
-    run("--json" in sys.argv[1:])
+    print(json.dumps(run("--json" in sys.argv[1:]), indent=2))

@@ -5,6 +5,9 @@
 - ``platform`` compiles (cached), opens the chain in a fresh data directory and deploys.
 - ``api`` serves the app with uvicorn on a free loopback port (real HTTP) and yields an
   ``httpx.Client`` bound to it.
+
+Module-scoped fixtures (one chain + server per module and chain kind) build the same stack
+from ``module_chain``, ``started_platform`` and ``LiveServer`` (a context manager).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
 import httpx
 import pytest
@@ -92,6 +97,26 @@ def anvil() -> Iterator[Anvil]:
     node.stop()
 
 
+@contextmanager
+def module_chain(request: pytest.FixtureRequest, *, own_anvil: bool = False) -> Iterator[str]:
+    """The chain URL for a module fixture parametrised over ``["embedded", "anvil"]``.
+
+    ``own_anvil`` starts a node of the module's own (stopped at the end) instead of sharing the
+    session's: for modules that move chain time, which would break the wall-clock deadlines of
+    other modules sharing the session's anvil.
+    """
+    if request.param == "embedded":
+        yield "embedded"
+    elif not own_anvil:
+        yield str(request.getfixturevalue("anvil").url)
+    else:
+        node = Anvil()
+        try:
+            yield node.url
+        finally:
+            node.stop()
+
+
 @pytest.fixture(params=["embedded", "anvil"])
 def chain_url(request: pytest.FixtureRequest) -> str:
     """Parametrises a test over both chains. Use ``platform``/``api`` rather than this directly."""
@@ -109,6 +134,16 @@ def settings(chain_url: str, tmp_path: Path) -> Settings:
     return make_settings(chain_url, tmp_path / "data")
 
 
+@contextmanager
+def started_platform(chain: str, data_dir: Path, **extra: object) -> Iterator[Platform]:
+    """A platform on ``chain`` (compiled, deployed) in ``data_dir``, closed at the end."""
+    p = Platform.start(make_settings(chain, data_dir, **extra))
+    try:
+        yield p
+    finally:
+        p.close()
+
+
 @pytest.fixture
 def platform(settings: Settings) -> Iterator[Platform]:
     p = Platform.start(settings)
@@ -117,7 +152,10 @@ def platform(settings: Settings) -> Iterator[Platform]:
 
 
 class LiveServer:
-    """uvicorn serving the app on a loopback port, in a thread of the test process."""
+    """uvicorn serving the app on a loopback port, in a thread of the test process.
+
+    Also a context manager (stopped at the end); ``client()`` gives an ``httpx.Client`` bound to it.
+    """
 
     def __init__(self, platform: Platform) -> None:
         self.port = free_port()
@@ -137,14 +175,23 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(15)
 
+    def client(self, timeout: float = 60) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout)
+
+    def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def api(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client talking to the API over real loopback HTTP."""
-    server = LiveServer(platform)
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with LiveServer(platform) as server, server.client() as client:
         yield client
-    server.stop()
 
 
 @pytest.fixture

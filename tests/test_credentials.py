@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
@@ -28,8 +28,8 @@ from civic_ledger.errors import ContractError
 from civic_ledger.platform import eip712
 from civic_ledger.platform.deploy import manifest_path
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import Anvil, LiveServer, make_settings
-from tests.helpers import make_registrar, register_citizen
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import assert_error, make_registrar, ok, register_citizen, sign_in, travel
 
 PASSWORD = "correct horse"
 
@@ -47,20 +47,6 @@ class Env:
     @property
     def registry(self) -> Any:
         return self.platform.deployment.contract("CredentialRegistry")
-
-
-def ok(r: httpx.Response, status: int = 200) -> Any:
-    assert r.status_code == status, r.text
-    return r.json()
-
-
-def assert_error(r: httpx.Response, status: int, error: str, *fragments: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = dict(r.json())
-    assert body["error"] == error, body
-    for fragment in fragments:
-        assert fragment in body["message"], body["message"]
-    return body
 
 
 def new_issuer(
@@ -162,26 +148,6 @@ def status_change(
     return full, env.api.post(f"/credentials/status/{action}", json=full)
 
 
-def sign_in(api: httpx.Client, account: LocalAccount) -> str:
-    """A SIWE session token for ``account`` (the city admin signs in like any agency)."""
-    message = ok(api.get("/auth/nonce", params={"address": account.address}))["message"]
-    sig = account.sign_message(encode_defunct(text=message)).signature
-    return str(ok(api.post("/auth/login", json={"message": message, "signature": "0x" + bytes(sig).hex()}))["token"])
-
-
-def travel(env: Env, seconds: int) -> None:
-    """Move chain time forward by ``seconds`` and mine a block there."""
-    chain = env.platform.chain
-    if chain.tester is not None:
-        with chain.lock:
-            pending = int(chain.tester.get_block_by_number("pending")["timestamp"])
-            chain.tester.time_travel(max(pending, int(time.time())) + seconds)
-            chain.tester.mine_blocks(1)
-    else:
-        chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-
 def ref(doc: dict[str, Any]) -> dict[str, Any]:
     return {"anchor_id": doc["credentialStatus"]["anchorId"], "position": doc["credentialStatus"]["position"]}
 
@@ -193,27 +159,25 @@ def tx_events(env: Env, tx_hash: str, event: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    node = Anvil() if request.param == "anvil" else None
-    platform = Platform.start(make_settings(node.url if node else "embedded", tmp_path_factory.mktemp("credentials")))
-    server = LiveServer(platform)
-    try:
+    # A node of our own: ``travel`` moves chain time (see ``module_chain``).
+    with (
+        module_chain(request, own_anvil=True) as chain,
+        started_platform(chain, tmp_path_factory.mktemp("credentials")) as platform,
+        LiveServer(platform) as server,
+    ):
         registrar = make_registrar(platform)
         holders = [Account.create() for _ in range(3)]
         for h in holders:
             register_citizen(platform, registrar, h.address)
-        with httpx.Client(base_url=server.url, timeout=120) as client:
+        with server.client(timeout=120) as client:
             client.headers["Authorization"] = f"Bearer {sign_in(client, platform.operator)}"
             type_id = ok(
                 client.post("/credentials/types", json={"code": "welding-course", "name": "Welding course"}), 201
             )["type_id"]
-            e = Env(platform, client, "", type_id, Account.create(), holders, node.url if node else None)
+            anvil_url = None if chain == "embedded" else chain
+            e = Env(platform, client, "", type_id, Account.create(), holders, anvil_url)
             e.issuer_id, _ = new_issuer(e, "training-centre", key=e.key)
             yield e
-    finally:
-        server.stop()
-        platform.close()
-        if node:
-            node.stop()
 
 
 # -- EIP-712 types and the verifier's ABI -----------------------------------------------------------
@@ -417,7 +381,7 @@ def test_key_outside_its_window_and_rotation(env: Env) -> None:
     ok(env.api.post(f"/credentials/issuers/{issuer_id}/keys", json={"key": key_b.address}), 201)
     assert verify(env, old)["valid"] is True  # anchored while A was valid (even in the same second)
     # after retirement (which ends with the current second): key A can no longer issue
-    travel(env, 2)
+    travel(env.platform, 2)
     td = draft(env, issuer_id=issuer_id, key=key_a, claims={"course": "late"})
     assert_error(env.api.post("/credentials/issue", json=issue_body(td, key_a)), 422, "CredentialRegistryKeyNotValid")
     fresh = issue(env, issuer_id=issuer_id, key=key_b)["document"]

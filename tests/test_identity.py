@@ -42,8 +42,8 @@ from civic_ledger.identity.auth import (
 from civic_ledger.identity.schemas import NonceOut
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import LiveServer, make_settings
-from tests.helpers import make_registrar
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import bearer, error, make_registrar, sign_typed
 
 SECRET = "identity-test-session-secret"
 
@@ -64,26 +64,19 @@ class Env:
 
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    chain = "embedded" if request.param == "embedded" else str(request.getfixturevalue("anvil").url)
     tmp = tmp_path_factory.mktemp(f"identity-{request.param}")
-    platform = Platform.start(make_settings(chain, tmp / "data", session_secret=SECRET))
-    server = LiveServer(platform)
-    client = httpx.Client(base_url=server.url, timeout=60)
-    try:
+    with (
+        module_chain(request) as chain,
+        started_platform(chain, tmp / "data", session_secret=SECRET) as platform,
+        LiveServer(platform) as server,
+        server.client() as client,
+    ):
         registrar = make_registrar(platform)
         admin_token = login(client, platform.operator).json()["token"]
         yield Env(platform, client, server.url, registrar, admin_token, tmp)
-    finally:
-        client.close()
-        server.stop()
-        platform.close()
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def sign_typed(account: LocalAccount, typed: dict[str, Any]) -> str:
-    return "0x" + eip712.TypedMessage.from_dict(typed).sign(account).hex()
 
 
 def nonce_of(api: httpx.Client) -> NonceOut:
@@ -187,16 +180,6 @@ def events(env: Env, name: str, tx_hash: str) -> list[dict[str, Any]]:
     from web3.logs import DISCARD
 
     return [dict(e["args"]) for e in getattr(env.registry.events, name)().process_receipt(receipt, errors=DISCARD)]
-
-
-def error(r: httpx.Response, status: int, code: str) -> str:
-    assert r.status_code == status, r.text
-    assert r.json()["error"] == code, r.text
-    return str(r.json()["message"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # -- tables and EIP-712 types --------------------------------------------------------------

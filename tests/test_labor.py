@@ -5,7 +5,6 @@ the pure compliance engine."""
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -27,11 +25,10 @@ from civic_ledger.errors import ContractError
 from civic_ledger.labor import compliance as cx
 from civic_ledger.labor import service as svc
 from civic_ledger.labor.router import router as labor_router
-from civic_ledger.main import create_app
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import free_port, make_settings
-from tests.helpers import make_registrar, register_citizen
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import make_registrar, ok, register_citizen, sign_typed
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 MON = date(2026, 3, 2)  # a Monday
@@ -39,30 +36,6 @@ DOC = "Part-time labour contract: café counter, Mon–Fri 09:00–13:00, ₩10,
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-class LiveServer:
-    """uvicorn serving the app plus the labour router on a loopback port."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(platform.settings, platform=platform)
-        if not any(getattr(r, "path", "").startswith("/labor") for r in app.routes):
-            app.include_router(labor_router)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 @dataclass
@@ -79,27 +52,16 @@ class Lab:
 
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    chain = "embedded" if request.param == "embedded" else request.getfixturevalue("anvil").url
-    platform = Platform.start(make_settings(chain, Path(tmp_path_factory.mktemp("labor")) / "data"))
-    server = LiveServer(platform)
-    try:
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            yield Lab(platform, client, make_registrar(platform))
-    finally:
-        server.stop()
-        platform.close()
+    with (
+        module_chain(request) as chain,
+        started_platform(chain, Path(tmp_path_factory.mktemp("labor")) / "data") as platform,
+        LiveServer(platform) as server,
+        server.client() as client,
+    ):
+        yield Lab(platform, client, make_registrar(platform))
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def sign(typed_data: dict[str, Any], account: LocalAccount) -> str:
-    return "0x" + eip712.TypedMessage.from_dict(typed_data).sign(account).hex()
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def terms(employer: str, worker: str, **overrides: Any) -> dict[str, Any]:
@@ -128,8 +90,8 @@ def signed_contract(
     return {
         "terms": t,
         "deadline": td["deadline"],
-        "employer_signature": sign(td["typed_data"], employer),
-        "worker_signature": sign(td["typed_data"], worker),
+        "employer_signature": sign_typed(employer, td["typed_data"]),
+        "worker_signature": sign_typed(worker, td["typed_data"]),
         "_contract_id": td["contract_id"],
     }
 
@@ -154,7 +116,7 @@ def record_week(
     return ok(
         api.post(
             f"/labor/contracts/{cid}/weeks",
-            json={**body, "deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+            json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
         ),
         201,
     )
@@ -164,7 +126,7 @@ def confirm_week(api: httpx.Client, cid: str, worker: LocalAccount, week_start: 
     td = ok(api.post(f"/labor/contracts/{cid}/weeks/{week_start}/confirm/typed-data", json={}))
     return api.post(
         f"/labor/contracts/{cid}/weeks/{week_start}/confirm",
-        json={"deadline": td["deadline"], "signature": sign(td["typed_data"], worker)},
+        json={"deadline": td["deadline"], "signature": sign_typed(worker, td["typed_data"])},
     )
 
 
@@ -191,7 +153,7 @@ def record_statement(
     return ok(
         api.post(
             f"/labor/contracts/{cid}/statements",
-            json={**body, "deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+            json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
         ),
         201,
     )
@@ -241,7 +203,7 @@ def test_minimum_wage_table_is_preloaded_and_only_a_labor_office_can_change_it(l
         "office": stranger.address,
         "nonce": td["nonce"],
         "deadline": td["deadline"],
-        "signature": sign(td["typed_data"], stranger),
+        "signature": sign_typed(stranger, td["typed_data"]),
     }
     assert_contract_error(
         lab.api.post("/labor/minimum-wages", json=body), 403, "LaborRecordsUnauthorizedOffice", signer=stranger.address
@@ -263,7 +225,7 @@ def test_minimum_wage_table_is_preloaded_and_only_a_labor_office_can_change_it(l
         "office": office.address,
         "nonce": td["nonce"],
         "deadline": td["deadline"],
-        "signature": sign(td["typed_data"], office),
+        "signature": sign_typed(office, td["typed_data"]),
     }
     out = ok(lab.api.post("/labor/minimum-wages", json=body), 201)
     assert out["set_by"] == office.address and out["ref"]["event"] == "MinimumWageSet"
@@ -324,11 +286,11 @@ def test_register_rejects_a_one_sided_signature(lab: Lab) -> None:
         "/labor/contracts",
         json={
             **body,
-            "worker_signature": sign(
+            "worker_signature": sign_typed(
+                impostor,
                 ok(lab.api.post("/labor/contracts/typed-data", json=body["terms"] | {"deadline": body["deadline"]}))[
                     "typed_data"
                 ],
-                impostor,
             ),
         },
     )
@@ -370,7 +332,7 @@ def test_worker_dispute_then_corrected_revision_and_late_payment(lab: Lab) -> No
     td = ok(lab.api.post(f"/labor/contracts/{cid}/weeks/{MON}/confirm/typed-data", json={}))
     r = lab.api.post(
         f"/labor/contracts/{cid}/weeks/{MON}/confirm",
-        json={"deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+        json={"deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
     )
     assert r.status_code == 403 and worker.address in r.json()["message"]
 
@@ -379,7 +341,7 @@ def test_worker_dispute_then_corrected_revision_and_late_payment(lab: Lab) -> No
     week = ok(
         lab.api.post(
             f"/labor/contracts/{cid}/weeks/{MON}/dispute",
-            json={**dispute, "deadline": td["deadline"], "signature": sign(td["typed_data"], worker)},
+            json={**dispute, "deadline": td["deadline"], "signature": sign_typed(worker, td["typed_data"])},
         )
     )
     assert week["status"] == "disputed" and week["revision"] == 0
@@ -403,7 +365,7 @@ def test_worker_dispute_then_corrected_revision_and_late_payment(lab: Lab) -> No
     td = ok(lab.api.post(f"/labor/contracts/{cid}/weeks/typed-data", json=body))
     r = lab.api.post(
         f"/labor/contracts/{cid}/weeks",
-        json={**body, "deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+        json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
     )
     assert_contract_error(r, 422, "LaborRecordsWrongRevision", expected=1, given=0)
     week = record_week(lab.api, cid, employer, MON, [0, 1, 2, 3, 4], revision=1)
@@ -444,7 +406,7 @@ def test_a_statement_must_cover_one_pay_period(lab: Lab) -> None:
     td = ok(lab.api.post(f"/labor/contracts/{cid}/statements/typed-data", json=body))
     r = lab.api.post(
         f"/labor/contracts/{cid}/statements",
-        json={**body, "deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+        json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
     )
     assert_contract_error(r, 422, "LaborRecordsDeductionsExceedGross", deductions=5, grossPay=1)
 
@@ -466,7 +428,7 @@ def test_recording_a_week_checks_dates_and_contract(lab: Lab) -> None:
     td = ok(lab.api.post(f"/labor/contracts/{cid}/weeks/typed-data", json=body))
     r = lab.api.post(
         f"/labor/contracts/{cid}/weeks",
-        json={**body, "deadline": td["deadline"], "signature": sign(td["typed_data"], employer)},
+        json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
     )
     assert_contract_error(r, 422, "LaborRecordsOutsideContract", date=20260504)
     assert lab.api.get(f"/labor/contracts/0x{'ab' * 32}/weeks").status_code == 404

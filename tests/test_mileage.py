@@ -8,7 +8,6 @@ they read, never to an absolute one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,9 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hypothesis import HealthCheck, given
@@ -28,54 +25,26 @@ from hypothesis import strategies as st
 from web3.logs import DISCARD
 
 from civic_ledger.errors import ContractError
-from civic_ledger.identity.auth import build_message
-from civic_ledger.identity.schemas import NonceOut
-from civic_ledger.main import create_app
 from civic_ledger.mileage import service
-from civic_ledger.mileage.router import router as mileage_router
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import Anvil, free_port, make_settings
-from tests.helpers import REGISTER_TYPES, make_registrar, register_citizen
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import (
+    bearer,
+    error,
+    make_registrar,
+    register_citizen,
+    sign_in,
+    sign_typed,
+    suspend_citizen,
+    travel,
+)
 
 SECRET = "mileage-test-session-secret"
 EPOCH = 30 * 86400
 
-SUSPEND_TYPES = {
-    "SuspendCitizen": [
-        {"name": "citizenId", "type": "uint256"},
-        {"name": "reason", "type": "uint8"},
-        {"name": "registrar", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
-
-# -- server with the mileage router --------------------------------------------------------
-
-
-class MileageServer:
-    """uvicorn serving the app plus the mileage router (until main.py includes it)."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(platform.settings, platform=platform)
-        if not any(getattr(r, "path", "").startswith("/mileage") for r in app.routes):
-            app.include_router(mileage_router)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            threading.Event().wait(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
+# -- fixtures: one chain + API server per module and chain kind ----------------------------
 
 
 @dataclass
@@ -93,57 +62,29 @@ class Env:
         return self.platform.deployment.contract("CivicMileage")
 
 
-def login(api: httpx.Client, account: LocalAccount) -> str:
-    r = api.get("/auth/nonce")
-    assert r.status_code == 200, r.text
-    message = build_message(NonceOut(**r.json()), account.address)
-    sig = account.sign_message(encode_defunct(text=message)).signature
-    r = api.post("/auth/login", json={"message": message, "signature": "0x" + bytes(sig).hex()})
-    assert r.status_code == 200, r.text
-    return str(r.json()["token"])
-
-
 @contextmanager
-def make_env(kind: str, tmp: Path) -> Iterator[Env]:
-    # A node of our own: these tests move chain time months ahead, which would break the
-    # wall-clock deadlines of other modules sharing the session's anvil.
-    node = Anvil() if kind == "anvil" else None
-    chain = node.url if node else "embedded"
-    platform = Platform.start(make_settings(chain, tmp / "data", session_secret=SECRET))
-    server = MileageServer(platform)
-    client = httpx.Client(base_url=server.url, timeout=60)
-    try:
+def make_env(chain: str, tmp: Path) -> Iterator[Env]:
+    with (
+        started_platform(chain, tmp / "data", session_secret=SECRET) as platform,
+        LiveServer(platform) as server,
+        server.client() as client,
+    ):
         registrar = make_registrar(platform)
-        yield Env(platform, client, server.url, registrar, login(client, platform.operator), tmp)
-    finally:
-        client.close()
-        server.stop()
-        platform.close()
-        if node:
-            node.stop()
+        yield Env(platform, client, server.url, registrar, sign_in(client, platform.operator), tmp)
 
 
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    with make_env(request.param, tmp_path_factory.mktemp(f"mileage-{request.param}")) as e:
+    # A node of our own: these tests move chain time months ahead, which would break the
+    # wall-clock deadlines of other modules sharing the session's anvil.
+    with (
+        module_chain(request, own_anvil=True) as chain,
+        make_env(chain, tmp_path_factory.mktemp(f"mileage-{request.param}")) as e,
+    ):
         yield e
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def sign_typed(account: LocalAccount, typed: dict[str, Any]) -> str:
-    return "0x" + eip712.TypedMessage.from_dict(typed).sign(account).hex()
-
-
-def error(r: httpx.Response, status: int, code: str) -> str:
-    assert r.status_code == status, r.text
-    assert r.json()["error"] == code, r.text
-    return str(r.json()["message"])
 
 
 def events(env: Env, name: str, tx_hash: str) -> list[dict[str, Any]]:
@@ -154,49 +95,8 @@ def events(env: Env, name: str, tx_hash: str) -> list[dict[str, Any]]:
 def citizen(env: Env) -> LocalAccount:
     """A fresh registered citizen (deadline from chain time: tests move the chain's clock ahead)."""
     account = Account.create()
-    registry = env.platform.deployment.contract("CitizenRegistry")
-    nonce = registry.functions.nonces(env.registrar.address).call()
-    record_hash = keccak(text=f"record of {account.address}")
-    deadline = service.deadline_in(env.platform, 3600)
-    message = {
-        "account": account.address,
-        "district": 1,
-        "birthYear": 1990,
-        "residency": 1,
-        "recordHash": record_hash,
-        "registrar": env.registrar.address,
-        "nonce": nonce,
-        "deadline": deadline,
-    }
-    typed = eip712.TypedMessage(
-        eip712.domain("CitizenRegistry", env.platform.chain.chain_id, registry.address),
-        "RegisterCitizen",
-        REGISTER_TYPES,
-        message,
-    )
-    env.platform.relayer.transact(
-        registry.functions.registerCitizen(
-            account.address, 1, 1990, 1, record_hash, env.registrar.address, nonce, deadline, typed.sign(env.registrar)
-        )
-    )
+    register_citizen(env.platform, env.registrar, account.address)
     return account
-
-
-def suspend(env: Env, account: str) -> None:
-    registry = env.platform.deployment.contract("CitizenRegistry")
-    cid = registry.functions.citizenIdOf(account).call()
-    nonce = registry.functions.nonces(env.registrar.address).call()
-    deadline = service.deadline_in(env.platform, 3600)
-    msg = {"citizenId": cid, "reason": 1, "registrar": env.registrar.address, "nonce": nonce, "deadline": deadline}
-    typed = eip712.TypedMessage(
-        eip712.domain("CitizenRegistry", env.platform.chain.chain_id, registry.address),
-        "SuspendCitizen",
-        SUSPEND_TYPES,
-        msg,
-    )
-    env.platform.relayer.transact(
-        registry.functions.suspendCitizen(cid, 1, env.registrar.address, nonce, deadline, typed.sign(env.registrar))
-    )
 
 
 def new_program(env: Env, name: str = "Eco mileage", cap: int = 10**9, awarder: LocalAccount | None = None) -> int:
@@ -279,18 +179,6 @@ def balance(env: Env, account: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def travel(platform: Platform, seconds: int) -> None:
-    """Move chain time forward and mine a block (embedded: eth-tester; anvil: evm_increaseTime)."""
-    chain = platform.chain
-    if chain.tester is not None:
-        with chain.lock:
-            now = chain.tester.get_block_by_number("pending")["timestamp"]
-            chain.tester.time_travel(now + seconds)
-    else:
-        chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-
 # -- types, roles, policy ------------------------------------------------------------------
 
 
@@ -308,7 +196,7 @@ def test_city_actions_need_the_role_holder_signed_in(env: Env) -> None:
     body = {"name": "Car-free day", "awarder": env.awarder.address, "annual_cap": 1000}
     error(env.api.post("/mileage/programs", json=body), 401, "not_signed_in")
     someone = citizen(env)
-    token = login(env.api, someone)
+    token = sign_in(env.api, someone)
     error(env.api.post("/mileage/programs", json=body, headers=bearer(token)), 403, "missing_role")
     biz = "0x" + "42" * 32
     error(
@@ -428,7 +316,7 @@ def test_award_to_a_non_citizen_or_a_suspended_citizen_is_rejected(env: Env) -> 
     msg = error(award(env, program, stranger.address, 10), 422, "CivicMileageNotCitizen")
     assert stranger.address in msg
     bob = citizen(env)
-    suspend(env, bob.address)
+    suspend_citizen(env.platform, env.registrar, bob.address)
     error(award(env, program, bob.address, 10), 409, "CivicMileageCitizenNotActive")
     # directly on chain (the operator as a program's own awarder), the same reverts
     direct = new_program(env, awarder=env.platform.operator)
@@ -509,7 +397,7 @@ def test_a_forged_award_signature_is_refused(env: Env) -> None:
 def test_batch_credits_valid_entries_and_skips_the_rest(env: Env) -> None:
     program = new_program(env)
     a, b, suspended = citizen(env), citizen(env), citizen(env)
-    suspend(env, suspended.address)
+    suspend_citizen(env.platform, env.registrar, suspended.address)
     stranger = Account.create()
     ref = next(_refs)
     assert award(env, program, a.address, 5, ref=ref).json()["awarded"]
@@ -806,8 +694,7 @@ class Book:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
-    platform = Platform.start(make_settings("embedded", tmp_path_factory.mktemp("mileage-prop") / "data"))
-    try:
+    with started_platform("embedded", tmp_path_factory.mktemp("mileage-prop") / "data") as platform:
         m = platform.deployment.contract("CivicMileage")
         relayer = platform.relayer
         relayer.transact(m.functions.registerProgram("Property", platform.operator.address, 2**40 - 1))
@@ -816,8 +703,6 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
         people = [Account.create() for _ in range(3)]
         ids = [register_citizen(platform, registrar, p.address) for p in people]
         yield Book(platform, 1, 1, people, ids)
-    finally:
-        platform.close()
 
 
 ACTIONS = st.lists(

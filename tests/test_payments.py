@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from civic_ledger.config import Settings
-from civic_ledger.main import create_app
 from civic_ledger.payments.actions import ACTIONS
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import BUILD_DIR, free_port
-from tests.helpers import make_registrar, register_citizen
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import make_registrar, recover_key, register_citizen, sign_in, suspend_citizen, travel
 
 DAY = 86400
 
@@ -29,50 +24,16 @@ DAY = 86400
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-class PaymentsServer:
-    """uvicorn serving the app with the payments and audit routers, on a loopback port."""
-
-    def __init__(self, platform: Platform) -> None:
-        from civic_ledger.audit.router import router as audit_router
-        from civic_ledger.payments.router import router as payments_router
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(platform.settings, platform=platform)
-        if not any(getattr(r, "path", "").startswith("/payments") for r in app.routes):
-            app.include_router(payments_router)
-        if not any(getattr(r, "path", "").startswith("/audit") for r in app.routes):
-            app.include_router(audit_router)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def pay_platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    chain = "embedded" if request.param == "embedded" else request.getfixturevalue("anvil").url
-    settings = Settings(chain=chain, data_dir=Path(tmp_path_factory.mktemp("pay")) / "data", build_dir=BUILD_DIR)  # type: ignore[arg-type]
-    p = Platform.start(settings)
-    yield p
-    p.close()
+    with module_chain(request) as chain, started_platform(chain, Path(tmp_path_factory.mktemp("pay")) / "data") as p:
+        yield p
 
 
 @pytest.fixture(scope="module")
 def pay_api(pay_platform: Platform) -> Iterator[httpx.Client]:
-    server = PaymentsServer(pay_platform)
-    with httpx.Client(base_url=server.url, timeout=120) as client:
+    with LiveServer(pay_platform) as server, server.client(timeout=120) as client:
         yield client
-    server.stop()
 
 
 class City:
@@ -194,15 +155,6 @@ def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
-def sign_in(api: httpx.Client, account: LocalAccount) -> str:
-    """A SIWE session token (the city admin / treasury signs in like any agency)."""
-    from eth_account.messages import encode_defunct
-
-    message = ok(api.get("/auth/nonce", params={"address": account.address}))["message"]
-    sig = account.sign_message(encode_defunct(text=message)).signature
-    return str(ok(api.post("/auth/login", json={"message": message, "signature": "0x" + bytes(sig).hex()}))["token"])
-
-
 def evidence(text: str) -> str:
     return "0x" + keccak(text=text).hex()
 
@@ -224,18 +176,6 @@ def signed(
 
 def events(out: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [e["args"] for e in out["events"] if e["event"] == name]
-
-
-def advance(platform: Platform, seconds: int) -> None:
-    """Move the chain clock forward and mine a block."""
-    w3 = platform.chain.w3
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    if platform.chain.tester is not None:
-        with platform.chain.lock:
-            platform.chain.tester.time_travel(now + seconds)
-    else:
-        w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -492,7 +432,7 @@ def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(ci
     worker = p.workers[1]  # employed by the prime: no extra confirmation
     cid = p.claim([(worker, "labour", 9_000)])["claim_id"]
     p.approve(cid)
-    _suspend(city, worker.address)
+    suspend_citizen(city.platform, city.registrar, worker.address)
     out = p.settle(cid)
     assert [(e["payee"], e["amount"]) for e in events(out, "LineCredited")] == [(worker.address, 9_000)]
     other = Account.create()
@@ -500,7 +440,7 @@ def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(ci
     assert r["error"] == "SubcontractPaymentsNotOwnAccount"
     # the lost device: the registrar moves the identity to a new key; that key withdraws the wage to itself
     new_key = Account.create()
-    _recover(city, worker.address, new_key.address)
+    recover_key(city.platform, city.registrar, worker.address, new_key.address)
     typed = ok(
         city.api.post(f"/payments/credits/{worker.address}/withdrawals/typed-data", json={"to": new_key.address})
     )
@@ -508,60 +448,6 @@ def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(ci
     w = signed(city.api, f"/payments/credits/{worker.address}/withdrawals", {"to": new_key.address}, new_key)
     assert events(w, "CreditWithdrawn")[0] == {"payee": worker.address, "to": new_key.address, "amount": 9_000}
     assert ok(city.api.get(f"/payments/balances/{new_key.address}"))["balance"] == 9_000
-
-
-def _recover(city: City, old: str, new: str) -> None:
-    platform = city.platform
-    registry = platform.deployment.contract("CitizenRegistry")
-    citizen_id = registry.functions.citizenIdOf(old).call()
-    nonce = registry.functions.nonces(city.registrar.address).call()
-    msg = {
-        "citizenId": citizen_id,
-        "newAccount": new,
-        "registrar": city.registrar.address,
-        "nonce": nonce,
-        "deadline": 2**40,
-    }
-    types = {
-        "RecoverKey": [
-            {"name": "citizenId", "type": "uint256"},
-            {"name": "newAccount", "type": "address"},
-            {"name": "registrar", "type": "address"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    typed = eip712.TypedMessage(
-        eip712.domain("CitizenRegistry", platform.chain.chain_id, registry.address), "RecoverKey", types, msg
-    )
-    platform.relayer.transact(
-        registry.functions.recoverKey(citizen_id, new, city.registrar.address, nonce, 2**40, typed.sign(city.registrar))
-    )
-
-
-def _suspend(city: City, account: str) -> None:
-    platform = city.platform
-    registry = platform.deployment.contract("CitizenRegistry")
-    citizen_id = registry.functions.citizenIdOf(account).call()
-    nonce = registry.functions.nonces(city.registrar.address).call()
-    msg = {"citizenId": citizen_id, "reason": 1, "registrar": city.registrar.address, "nonce": nonce, "deadline": 2**40}
-    types = {
-        "SuspendCitizen": [
-            {"name": "citizenId", "type": "uint256"},
-            {"name": "reason", "type": "uint8"},
-            {"name": "registrar", "type": "address"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    typed = eip712.TypedMessage(
-        eip712.domain("CitizenRegistry", platform.chain.chain_id, registry.address), "SuspendCitizen", types, msg
-    )
-    platform.relayer.transact(
-        registry.functions.suspendCitizen(
-            citizen_id, 1, city.registrar.address, nonce, 2**40, typed.sign(city.registrar)
-        )
-    )
 
 
 def test_role_grants_and_minting_need_the_city_admin(city: City) -> None:
@@ -760,7 +646,7 @@ def test_late_subcontract_payment_is_flagged_with_interest(city: City) -> None:
     paid_at = events(first, "ClaimSettled")[0]["paidAt"]
     view = ok(city.api.get(f"/payments/claims/{cid}"))
     assert view["paid_at"] == paid_at and view["subcontract_due"] == paid_at + 15 * DAY
-    advance(city.platform, 25 * DAY)  # the prime sits on the confirmation for 25 days
+    travel(city.platform, 25 * DAY)  # the prime sits on the confirmation for 25 days
     assert ok(city.api.get(f"/payments/claims/{cid}"))["lines"][1]["interest_if_paid_now"] > 0
     p.confirm(cid, p.prime)
     late = events(p.settle(cid), "LinePaid")[0]

@@ -19,13 +19,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from civic_ledger.config import Settings
 from civic_ledger.errors import ContractError
 from civic_ledger.payments import service
 from civic_ledger.payments.actions import PURPOSE_CODES
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import BUILD_DIR
+from tests.conftest import started_platform
 from tests.helpers import make_registrar, register_citizen
 
 MINT = 10**9
@@ -55,10 +54,8 @@ ENV: Env | None = None
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    data = Path(tmp_path_factory.mktemp("pay-stateful")) / "data"
-    platform = Platform.start(Settings(chain="embedded", data_dir=data, build_dir=BUILD_DIR))  # type: ignore[arg-type]
-    yield Env(platform)
-    platform.close()
+    with started_platform("embedded", Path(tmp_path_factory.mktemp("pay-stateful")) / "data") as platform:
+        yield Env(platform)
 
 
 SETTLE_REFUSALS = {

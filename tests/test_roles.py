@@ -5,20 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from typer.testing import CliRunner
 
 from civic_ledger.cli import app as cli_app
 from civic_ledger.platform.runtime import Platform
-from tests.helpers import make_registrar, register_citizen
-
-
-def sign_in(api: httpx.Client, account) -> str:  # type: ignore[no-untyped-def]
-    nonce = api.get("/auth/nonce", params={"address": account.address}).json()
-    signature = account.sign_message(encode_defunct(text=nonce["message"])).signature
-    login = api.post("/auth/login", json={"message": nonce["message"], "signature": "0x" + bytes(signature).hex()})
-    assert login.status_code == 200, login.text
-    return str(login.json()["token"])
+from tests.helpers import make_registrar, register_citizen, sign_in
 
 
 @pytest.fixture

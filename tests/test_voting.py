@@ -30,19 +30,8 @@ from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import service
 from civic_ledger.voting.recount import recount_rpc
-from tests.conftest import Anvil, LiveServer, make_settings
-from tests.helpers import grant_role, make_registrar, register_citizen
-
-SUSPEND_TYPES = {
-    "SuspendCitizen": [
-        {"name": "citizenId", "type": "uint256"},
-        {"name": "reason", "type": "uint8"},
-        {"name": "registrar", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-
+from tests.conftest import LiveServer, module_chain, started_platform
+from tests.helpers import assert_error, grant_role, make_registrar, register_citizen, suspend_citizen, travel
 
 # -- fixtures and helpers ------------------------------------------------------------------
 
@@ -65,16 +54,7 @@ class Env:
         return service.chain_now(self.platform)
 
     def travel(self, seconds: int) -> None:
-        """Move chain time forward by ``seconds`` and mine a block there."""
-        chain = self.platform.chain
-        if chain.tester is not None:
-            with chain.lock:
-                pending = int(chain.tester.get_block_by_number("pending")["timestamp"])
-                chain.tester.time_travel(max(pending, self.now()) + seconds)
-                chain.tester.mine_blocks(1)
-        else:
-            chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-            chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        travel(self.platform, seconds)
 
     def create_poll(self, signer: LocalAccount | None = None, **draft: Any) -> dict[str, Any]:
         signer = signer or self.admin
@@ -130,27 +110,7 @@ def register(env: Env, account: LocalAccount, *, district: int = 1, birth_year: 
 
 def suspend(env: Env, citizen_id: int, reason: int = 1) -> Any:
     """The registrar signs SuspendCitizen; the operator relays it (chain-time deadline)."""
-    registry = env.platform.deployment.contract("CitizenRegistry")
-    nonce = registry.functions.nonces(env.registrar.address).call()
-    deadline = env.now() + 3600
-    message = {
-        "citizenId": citizen_id,
-        "reason": reason,
-        "registrar": env.registrar.address,
-        "nonce": nonce,
-        "deadline": deadline,
-    }
-    typed = eip712.TypedMessage(
-        eip712.domain("CitizenRegistry", env.platform.chain.chain_id, registry.address),
-        "SuspendCitizen",
-        SUSPEND_TYPES,
-        message,
-    )
-    return env.platform.relayer.transact(
-        registry.functions.suspendCitizen(
-            citizen_id, reason, env.registrar.address, nonce, deadline, typed.sign(env.registrar)
-        )
-    )
+    return suspend_citizen(env.platform, env.registrar, citizen_id, reason=reason)
 
 
 def tx_events(env: Env, tx_hash: str, event: str) -> list[dict[str, Any]]:
@@ -161,38 +121,28 @@ def tx_events(env: Env, tx_hash: str, event: str) -> list[dict[str, Any]]:
     ]
 
 
-def assert_error(r: httpx.Response, status: int, error: str, *fragments: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = dict(r.json())
-    assert body["error"] == error, body
-    for fragment in fragments:
-        assert fragment in body["message"], body["message"]
-    return body
-
-
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    node = Anvil() if request.param == "anvil" else None
-    platform = Platform.start(make_settings(node.url if node else "embedded", tmp_path_factory.mktemp("voting")))
-    server = LiveServer(platform)
-    try:
-        registrar = make_registrar(platform)
-        admin = Account.create()
-        grant_role(platform, "MVoting", "POLL_ADMIN_ROLE", admin.address)
-        citizens = [Account.create() for _ in range(8)]
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            e = Env(platform, client, registrar, admin, citizens, node.url if node else None)
-            for i, c in enumerate(citizens):
-                # 0..5: district 1, born 1990; 6: district 14, born 1960; 7: district 3, born 2005
-                district, year = (1, 1990) if i < 6 else ((14, 1960) if i == 6 else (3, 2005))
-                register(e, c, district=district, birth_year=year)
-            yield e
-    finally:
-        service.close(platform)
-        server.stop()
-        platform.close()
-        if node:
-            node.stop()
+    # A node of our own: polls are closed by moving chain time (see ``module_chain``).
+    with (
+        module_chain(request, own_anvil=True) as chain,
+        started_platform(chain, tmp_path_factory.mktemp("voting")) as platform,
+        LiveServer(platform) as server,
+    ):
+        try:
+            registrar = make_registrar(platform)
+            admin = Account.create()
+            grant_role(platform, "MVoting", "POLL_ADMIN_ROLE", admin.address)
+            citizens = [Account.create() for _ in range(8)]
+            with server.client() as client:
+                e = Env(platform, client, registrar, admin, citizens, None if chain == "embedded" else chain)
+                for i, c in enumerate(citizens):
+                    # 0..5: district 1, born 1990; 6: district 14, born 1960; 7: district 3, born 2005
+                    district, year = (1, 1990) if i < 6 else ((14, 1960) if i == 6 else (3, 2005))
+                    register(e, c, district=district, birth_year=year)
+                yield e
+        finally:
+            service.close(platform)
 
 
 @pytest.fixture

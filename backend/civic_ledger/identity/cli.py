@@ -481,11 +481,7 @@ def districts() -> None:
 def _admin_token(
     client: ApiClient, token: str | None, admin_keystore: str | None, password: str | None, data_dir: Path | None
 ) -> str:
-    if token:
-        return token
-    if admin_keystore:
-        return str(keys.sign_in(client, _load(data_dir, admin_keystore, password))["token"])
-    raise InvalidInput("the city admin must be signed in: pass --admin-keystore NAME or --token (env CIVIC_TOKEN)")
+    return keys.admin_session(client, token=token, admin_keystore=admin_keystore, password=password, data_dir=data_dir)
 
 
 AdminKeystoreOpt = Annotated[

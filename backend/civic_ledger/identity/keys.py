@@ -252,3 +252,28 @@ def sign_in(client: ApiClient, account: LocalAccount) -> dict[str, Any]:
     message = nonce["message"]
     signature = account.sign_message(encode_defunct(text=message)).signature
     return dict(client.post("/auth/login", {"message": message, "signature": "0x" + bytes(signature).hex()}))
+
+
+def admin_session(
+    client: ApiClient,
+    *,
+    token: str | None,
+    admin_keystore: str | None,
+    password: str | None,
+    data_dir: Path | None,
+) -> str:
+    """The session token of an admin, for CLI commands that need one.
+
+    An explicit ``--admin-keystore`` wins over a token (``--token`` or env ``CIVIC_TOKEN``): an
+    exported token may have expired, the keystore signs in afresh.
+    """
+    if admin_keystore:
+        from civic_ledger.config import Settings
+
+        folder = data_dir or Settings().data_dir
+        resolve_keystore(folder, admin_keystore)  # a clear "no such keystore" before asking a password
+        account = load_account(folder, admin_keystore, resolve_password(password, what=f"keystore {admin_keystore!r}"))
+        return str(sign_in(client, account)["token"])
+    if token:
+        return token
+    raise InvalidInput("an admin must be signed in: pass --admin-keystore NAME or --token (env CIVIC_TOKEN)")

@@ -97,11 +97,7 @@ def _address(value: str, data_dir: Path | None) -> str:
 
 
 def _token(client: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:
-    if token:
-        return token
-    if admin:
-        return str(keys.sign_in(client, _load(data_dir, admin, password))["token"])
-    raise InvalidInput("this is a city action: pass --admin-keystore NAME (or --token, env CIVIC_TOKEN)")
+    return keys.admin_session(client, token=token, admin_keystore=admin, password=password, data_dir=data_dir)
 
 
 def _json(value: Any) -> None:

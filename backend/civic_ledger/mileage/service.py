@@ -149,7 +149,8 @@ def _read(platform: Platform, fn: Any) -> Any:
 
 
 def chain_time(platform: Platform) -> int:
-    return int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    """The chain's clock: the later of the head block's time and the wall clock."""
+    return platform.chain.now()
 
 
 def deadline_in(platform: Platform, ttl_s: int) -> int:

@@ -168,10 +168,11 @@ def _participants(
 
 
 def _session(c: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:
-    if token:
-        return token
+    """An explicit --admin-keystore signs in afresh; else the token (--token / CIVIC_TOKEN)."""
     if admin:
         return str(sign_in(c, _account(admin, password, data_dir))["token"])
+    if token:
+        return token
     raise typer.BadParameter(
         "sign in as the city admin / treasury: pass --admin-keystore NAME or --token (env CIVIC_TOKEN)"
     )

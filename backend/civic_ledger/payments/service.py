@@ -128,9 +128,8 @@ def _signer_of(platform: Platform, key: str, message: dict[str, Any]) -> str:
 
 
 def _deadline(platform: Platform) -> int:
-    # Block time, not wall time: the embedded chain's clock may have been moved forward.
-    now = int(platform.chain.w3.eth.get_block("latest")["timestamp"])
-    return now + eip712.DEFAULT_TTL_S
+    # Chain time, not wall time: a development chain's clock may have been moved forward.
+    return eip712.deadline(now=platform.chain.now())
 
 
 def _typed(platform: Platform, action: Action, message: dict[str, Any]) -> eip712.TypedMessage:
@@ -331,7 +330,7 @@ def get_claim(platform: Platform, claim_id: int) -> ClaimOut:
             from_block=_from_block(platform), argument_filters={"claimId": claim_id}
         )
     }
-    now = int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    now = platform.chain.now()
     lines = []
     total = 0
     for i in range(n):

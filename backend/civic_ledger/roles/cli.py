@@ -53,12 +53,7 @@ def _account(value: str, data_dir: Path | None) -> str:
 
 
 def _token(client: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:
-    if token:
-        return token
-    if admin:
-        account = keys.load_account(_data_dir(data_dir), admin, keys.resolve_password(password))
-        return str(keys.sign_in(client, account)["token"])
-    raise CivicLedgerError("an admin must be signed in: pass --admin-keystore NAME or --token (env CIVIC_TOKEN)")
+    return keys.admin_session(client, token=token, admin_keystore=admin, password=password, data_dir=data_dir)
 
 
 @app.command("list")
