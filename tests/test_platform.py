@@ -366,3 +366,24 @@ def test_deeply_nested_or_huge_bodies_are_refused_before_parsing(api: httpx.Clie
         "/notary/anchors", json={"document_hash": doc_hash("brackets"), "kind": "doc"}, headers={"x": "[" * 10}
     )
     assert ok.status_code == 201
+
+
+@pytest.mark.parametrize("chain_url", ["embedded"], indirect=True)
+def test_redeploying_a_changed_contract_also_redeploys_its_dependents(platform: Platform) -> None:
+    from civic_ledger.platform.deploy import deploy_all
+
+    path = manifest_path(platform.settings.data_dir, platform.chain.chain_id)
+    manifest = json.loads(path.read_text())
+    old = {name: e["address"] for name, e in manifest["contracts"].items()}
+    manifest["contracts"]["CitizenRegistry"]["creation_hash"] = "0x" + "00" * 32  # as if its source changed
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(DeploymentMismatch, match="CitizenRegistry: the contract source changed"):
+        deploy_all(platform.chain, platform.build, platform.relayer, platform.settings.data_dir)
+    d = deploy_all(platform.chain, platform.build, platform.relayer, platform.settings.data_dir, redeploy_changed=True)
+    new = d.addresses()
+    assert new["CitizenRegistry"] != old["CitizenRegistry"]
+    assert new["Notary"] == old["Notary"]  # unrelated: kept
+    for dependent in ("MVoting", "LaborRecords", "CivicMileage", "SubcontractPayments"):
+        assert new[dependent] != old[dependent], dependent
+        assert new["CitizenRegistry"] in d.entries[dependent]["args"]
+    assert d.contract("MVoting").functions.registry().call() == new["CitizenRegistry"]

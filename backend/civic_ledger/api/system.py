@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.errors import CivicLedgerError
-from civic_ledger.platform.deploy import verify
+from civic_ledger.platform.deploy import load_manifest, verify
 
 router = APIRouter(tags=["system"])
 
@@ -49,8 +49,6 @@ def health(platform: PlatformDep) -> JSONResponse:
     except CivicLedgerError as exc:
         problems.append(exc.message)
     if head is not None:
-        from civic_ledger.platform.deploy import load_manifest
-
         manifest = load_manifest(platform.deployment.manifest_path) or {}
         problems.extend(verify(platform.chain, platform.build, manifest, platform.deployment.manifest_path))
     body = HealthOut(

@@ -99,6 +99,10 @@ def _constructor_data(abi: list[dict[str, Any]], args: list[Any]) -> bytes:
     return abi_encode([i["type"] for i in ctor["inputs"]], args)
 
 
+def _jsonable_args(args: list[Any]) -> list[Any]:
+    return [a if isinstance(a, (int, str)) else str(a) for a in args]
+
+
 def load_manifest(path: Path) -> dict[str, Any] | None:
     try:
         return dict(json.loads(path.read_text()))
@@ -161,11 +165,14 @@ def deploy_all(
     manifest["admin"] = admin
     entries: dict[str, dict[str, Any]] = manifest["contracts"]
     for spec in CONTRACTS:
-        if spec.name in entries and spec.name not in stale:
-            continue
-        artifact = build.artifact(spec.name)
         addresses = {n: e["address"] for n, e in entries.items()}
         args = spec.args(addresses, admin)
+        recorded = entries.get(spec.name)
+        # A contract whose constructor arguments name a contract that was just redeployed is
+        # redeployed too (e.g. MVoting after a new CitizenRegistry).
+        if recorded is not None and spec.name not in stale and recorded.get("args") == _jsonable_args(args):
+            continue
+        artifact = build.artifact(spec.name)
         if progress:
             progress(f"deploying {spec.name}")
         receipt = relayer.deploy(artifact.bytecode, _constructor_data(artifact.abi, args))
@@ -177,7 +184,7 @@ def deploy_all(
             "gas_used": receipt.gas_used,
             "code_hash": _code_hash(chain, address),
             "creation_hash": _creation_hash(artifact.bytecode),
-            "args": [a if isinstance(a, (int, str)) else str(a) for a in args],
+            "args": _jsonable_args(args),
             "compiler_version": build.compiler_version,
         }
         manifest["compiler_version"] = build.compiler_version
