@@ -8,6 +8,7 @@ they read, never to an absolute one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -911,3 +912,41 @@ def _walk_through(env: Env) -> None:
     assert csv_out.read_text().startswith("merchant_id,name,epoch")
     assert "settled" in mil("merchant", "settle", str(shop), "--period", "202611", "-a", "admin", *common)
     assert "error" in mil("award", str(eco), "alice", "1", "--ref", "2", "-k", "tax", *common, ok=False)
+
+
+def test_bad_input_is_a_4xx_naming_the_problem_never_a_500(env: Env) -> None:
+    if env.platform.chain.tester is None:
+        pytest.skip("input validation: embedded only")
+    admin = bearer(env.admin_token)
+    merchant = new_merchant(env, "Overflow bakery")
+    # A settlement amount past uint256 reached the contract call and failed to encode (500).
+    r = env.api.post(f"/mileage/merchants/{merchant}/settlements", json={"period": 1, "amount": 2**300}, headers=admin)
+    assert "amount" in error(r, 422, "invalid_input")
+    # Deadlines and nonces past uint256 are refused by name.
+    body = {
+        "account": Account.create().address,
+        "amount": 1,
+        "ref": 1,
+        "deadline": 2**300,
+        "signature": "0x" + "11" * 65,
+    }
+    assert "deadline" in error(env.api.post("/mileage/programs/1/awards", json=body), 422, "invalid_input")
+    body = {
+        "account": Account.create().address,
+        "merchant_id": merchant,
+        "amount": 1,
+        "nonce": 2**300,
+        "deadline": 1,
+        "signature": "0x" + "11" * 65,
+    }
+    assert "nonce" in error(env.api.post("/mileage/redemptions", json=body), 422, "invalid_input")
+    # A zero business number hash got the bare contract error name "CivicMileageEmptyBusinessNumberHash()".
+    r = env.api.post(
+        "/mileage/merchants", json={"name": "M", "business_number_hash": "0x" + "00" * 32, "district": 1}, headers=admin
+    )
+    msg = error(r, 422, "invalid_input")
+    assert "business_number_hash" in msg and "must not be zero" in msg
+    # Names are UTF-8 on chain: an unpaired surrogate is refused, naming the field.
+    body_text = json.dumps({"name": "\ud800", "awarder": Account.create().address, "annual_cap": 5})
+    r = env.api.post("/mileage/programs", content=body_text, headers={**admin, "content-type": "application/json"})
+    assert error(r, 422, "invalid_input").startswith("name: ")

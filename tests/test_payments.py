@@ -660,3 +660,29 @@ def test_late_subcontract_payment_is_flagged_with_interest(city: City) -> None:
     assert row["late"] == "true" and row["interest"] == late["interest"]
     rec = ok(city.api.get(f"/audit/projects/{p.id}/reconcile"))
     assert rec["late"][0]["interest"] == late["interest"] and rec["totals"]["late_interest"] == late["interest"]
+
+
+def test_ids_out_of_range_are_422_never_a_500(city: City) -> None:
+    # Negative ids and ids past uint256 failed to encode the contract call (500).
+    for bad in (-1, 2**256, 2**300):
+        for method, url in [
+            ("GET", f"/payments/projects/{bad}"),
+            ("GET", f"/payments/claims/{bad}"),
+            ("POST", f"/payments/claims/{bad}/settlement"),
+        ]:
+            r = city.api.request(method, url)
+            assert r.status_code == 422, (url, r.text)
+            assert r.json()["error"] == "invalid_input" and "_id" in r.json()["message"], r.text
+        r = city.api.post(f"/payments/claims/{bad}/confirmations/typed-data", json={"confirmer": city.client.address})
+        assert r.status_code == 422 and "claim_id" in r.json()["message"], r.text
+    r = city.api.post(
+        "/payments/projects/typed-data",
+        json={
+            "project_ref": "0x" + "00" * 32,
+            "prime": city.client.address,
+            "contract_amount": 1,
+            "client": city.client.address,
+            "nonce": 2**256,
+        },
+    )
+    assert r.status_code == 422 and "nonce" in r.json()["message"], r.text

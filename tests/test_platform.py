@@ -387,3 +387,19 @@ def test_redeploying_a_changed_contract_also_redeploys_its_dependents(platform: 
         assert new[dependent] != old[dependent], dependent
         assert new["CitizenRegistry"] in d.entries[dependent]["args"]
     assert d.contract("MVoting").functions.registry().call() == new["CitizenRegistry"]
+
+
+def test_rpc_refuses_non_json_numbers_and_empty_or_huge_batches(api: httpx.Client) -> None:
+    """``NaN`` as an id used to answer 500."""
+    headers = {"content-type": "application/json"}
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        body = '{"jsonrpc": "2.0", "id": ' + constant + ', "method": "eth_chainId", "params": []}'
+        r = api.post("/rpc", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["error"]["code"] == -32700 and constant.lstrip("-") in r.json()["error"]["message"]
+    r = api.post("/rpc", content="[]", headers=headers)
+    assert r.json()["error"] == {"code": -32600, "message": "invalid request: the batch is empty"}
+    r = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(1001)])
+    assert r.json()["error"]["code"] == -32600 and "at most 1000" in r.json()["error"]["message"]
+    r = api.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    assert r.json()["result"].startswith("0x")

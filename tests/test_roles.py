@@ -108,3 +108,19 @@ def test_cli_grants_poll_admin_with_the_admin_keystore(api: httpx.Client, platfo
         cli_app, ["roles", "check", "MVoting", "POLL_ADMIN_ROLE", agency.address, "--api", str(api.base_url)]
     )
     assert check.exit_code == 0 and "holds MVoting.POLL_ADMIN_ROLE" in check.output
+
+
+def test_an_admin_can_not_revoke_its_own_admin_role(api: httpx.Client, platform: Platform, admin_token: str) -> None:
+    """A fuzzed ``DELETE /roles/MVoting/DEFAULT_ADMIN_ROLE/<operator>`` by the operator itself left
+    MVoting without any admin, for good: nobody could grant POLL_ADMIN_ROLE again."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    me = platform.operator.address
+    r = api.delete(f"/roles/MVoting/DEFAULT_ADMIN_ROLE/{me.lower()}", headers=auth)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"] == "self_admin_revoke" and "without any admin" in r.json()["message"]
+    assert api.get(f"/roles/MVoting/DEFAULT_ADMIN_ROLE/{me}").json()["has_role"] is True
+    # Another admin can still be added and removed by this one.
+    other = Account.create().address
+    body = {"contract": "MVoting", "role": "DEFAULT_ADMIN_ROLE", "account": other}
+    assert api.post("/roles", json=body, headers=auth).status_code == 201
+    assert api.delete(f"/roles/MVoting/DEFAULT_ADMIN_ROLE/{other}", headers=auth).status_code == 200

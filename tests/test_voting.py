@@ -917,3 +917,41 @@ def test_cli_create_vote_receipt_results_reveal(embedded_env: Env, tmp_path: Pat
     out = run(app, ["voting", "close", str(sid), "--api", url])
     assert out.exit_code == 0, out.output
     assert env.counts(sid) == [1, 0]
+
+
+def test_bad_input_is_a_4xx_naming_the_problem_never_a_500(embedded_env: Env) -> None:
+    env = embedded_env
+    base = {"question": "Q?", "options": ["Yes", "No"], "duration_s": 300, "creator": env.admin.address}
+    # Times past uint64 (given, or computed from a duration) failed building the typed data (500).
+    for extra, field_name in [
+        ({"opens_at": 2**64}, "opens_at"),
+        ({"closes_at": 2**70}, "closes_at"),
+        ({"duration_s": 2**64}, "duration_s"),
+        ({"secrecy": "sealed", "reveal_ends_at": 2**64}, "reveal_ends_at"),
+        ({"secrecy": "sealed", "reveal_window_s": 2**64}, "reveal_window_s"),
+    ]:
+        r = env.api.post("/voting/polls/typed-data", json={**base, **extra})
+        assert_error(r, 422, "invalid_input", field_name)
+    r = env.api.post("/voting/polls/typed-data", json={**base, "duration_s": 2**64 - 1})
+    assert_error(r, 422, "invalid_input", "closes_at would be", "2**64 - 1")
+    r = env.api.post(
+        "/voting/polls/typed-data",
+        json={**base, "secrecy": "sealed", "duration_s": 2**63, "reveal_window_s": 2**63},
+    )
+    assert_error(r, 422, "invalid_input", "reveal_ends_at would be")
+    # An option with an unpaired surrogate could not be UTF-8 encoded for the typed data (500).
+    body = json.dumps({**base, "options": ["\ud800", "b"]})
+    r = env.api.post("/voting/polls/typed-data", content=body, headers={"content-type": "application/json"})
+    assert_error(r, 422, "invalid_input", "options.0", "unpaired surrogate")
+
+    # A signed poll whose nonce / deadline / districts do not fit the contract types (500 before).
+    fields = env.api.post("/voting/polls/typed-data", json=base).json()["fields"]
+    signed = {**fields, "signature": "0x" + "11" * 65}
+    for extra, field_name in [({"nonce": 2**256}, "nonce"), ({"deadline": 2**300}, "deadline")]:
+        assert_error(env.api.post("/voting/polls", json={**signed, **extra}), 422, "invalid_input", field_name)
+    r = env.api.post("/voting/polls", json={**signed, "districts": [99]})
+    assert_error(r, 422, "invalid_input", "district 99 is not a district code")
+    body = json.dumps({**signed, "options": ["\udfff", "x"]})
+    r = env.api.post("/voting/polls", content=body, headers={"content-type": "application/json"})
+    assert_error(r, 422, "invalid_input", "unpaired surrogate")
+    assert env.api.get("/voting/polls/999999").status_code == 404

@@ -138,6 +138,19 @@ def _handle(platform: Any, call: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": _plain(result)}
 
 
+#: Most calls one batch may hold (each is a chain read on a worker thread).
+MAX_BATCH = 1000
+
+
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: Python's parser takes them, but they can not be answered."""
+    raise _NonStandardNumber(f"{name} is not a JSON number")
+
+
 @router.post(
     "/rpc",
     summary="Read-only Ethereum JSON-RPC",
@@ -147,12 +160,19 @@ def _handle(platform: Any, call: Any) -> dict[str, Any]:
 )
 async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
     try:
-        body = json.loads(await request.body())
-    except ValueError:
-        return JSONResponse(_error(None, -32700, "parse error: body is not JSON"))
+        body = json.loads(await request.body(), parse_constant=_reject_constant)
+    except ValueError as exc:
+        reason = f": {exc}" if isinstance(exc, _NonStandardNumber) else ""
+        return JSONResponse(_error(None, -32700, f"parse error: body is not JSON{reason}"))
     from starlette.concurrency import run_in_threadpool
 
     if isinstance(body, list):
+        if not body:
+            return JSONResponse(_error(None, -32600, "invalid request: the batch is empty"))
+        if len(body) > MAX_BATCH:
+            return JSONResponse(
+                _error(None, -32600, f"invalid request: a batch holds at most {MAX_BATCH} calls, got {len(body)}")
+            )
         results = [await run_in_threadpool(_handle, platform, call) for call in body]
         return JSONResponse(results)
     return JSONResponse(await run_in_threadpool(_handle, platform, body))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
 U32 = 2**32 - 1
 U40 = 2**40 - 1
@@ -47,7 +47,7 @@ class ValidityUpdate(BaseModel):
 
 
 class ProgramCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["Eco mileage (에코마일리지)"])
+    name: Text = Field(min_length=1, max_length=100, examples=["Eco mileage (에코마일리지)"])
     awarder: Address = Field(description="The program's key: it signs every award of the program.")
     annual_cap: int = Field(
         ge=1, le=U40, description="Points the program may award per calendar year (KST).", examples=[50_000_000]
@@ -85,7 +85,7 @@ class AwardTypedDataRequest(AwardItem):
 
 
 class AwardCreate(AwardItem):
-    deadline: int = Field(ge=0, description="As in the signed typed data.")
+    deadline: int = Field(ge=0, le=UINT256_MAX, description="As in the signed typed data.")
     signature: Signature = Field(description="The program awarder's EIP-712 signature of `Award`.")
 
 
@@ -106,7 +106,7 @@ class AwardBatchTypedDataRequest(BaseModel):
 
 class AwardBatchCreate(BaseModel):
     awards: list[AwardItem] = Field(min_length=1, max_length=256)
-    deadline: int = Field(ge=0)
+    deadline: int = Field(ge=0, le=UINT256_MAX)
     signature: Signature = Field(description="The awarder's EIP-712 signature of `AwardBatch`.")
 
 
@@ -142,7 +142,7 @@ class LegacyTypedDataRequest(BaseModel):
 
 class LegacyImportCreate(BaseModel):
     entries: list[LegacyItem] = Field(min_length=1, max_length=256)
-    deadline: int = Field(ge=0)
+    deadline: int = Field(ge=0, le=UINT256_MAX)
     signature: Signature = Field(description="The awarder's EIP-712 signature of `ImportLegacy`.")
 
 
@@ -165,11 +165,18 @@ class TypedDataOut(BaseModel):
 
 
 class MerchantCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["Mangwon market bakery"])
+    name: Text = Field(min_length=1, max_length=100, examples=["Mangwon market bakery"])
     business_number_hash: Bytes32 = Field(
         description="keccak256(salt || business registration number digits): the number itself stays off chain."
     )
     district: int = Field(ge=1, le=25, description="District code 1..25.", examples=[14])
+
+    @field_validator("business_number_hash")
+    @classmethod
+    def _not_zero(cls, value: str) -> str:
+        if int(value, 16) == 0:
+            raise ValueError("must not be zero: give keccak256(salt || business registration number digits)")
+        return value
 
 
 class MerchantOut(Tx):
@@ -184,7 +191,7 @@ class MerchantOut(Tx):
 
 class SettlementCreate(BaseModel):
     period: int = Field(ge=0, le=U32, description="Period label, e.g. the epoch number or 202611.")
-    amount: int | None = Field(None, ge=1, description="Points to settle; default: all unsettled.")
+    amount: int | None = Field(None, ge=1, le=UINT256_MAX, description="Points to settle; default: all unsettled.")
 
 
 class SettlementOut(Tx):
@@ -210,8 +217,8 @@ class RedemptionCreate(BaseModel):
     merchant_id: int = Field(ge=1, le=U32)
     amount: int = Field(ge=1, le=7 * (2**28 - 1))
     order_ref: Bytes32
-    nonce: int = Field(ge=0)
-    deadline: int = Field(ge=0)
+    nonce: int = Field(ge=0, le=UINT256_MAX)
+    deadline: int = Field(ge=0, le=UINT256_MAX)
     signature: Signature = Field(description="The citizen's EIP-712 signature of `Redeem`.")
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address
+from civic_ledger.api.types import UINT256_MAX, Address
 from civic_ledger.identity.auth import AgencyPrincipal, require_role
 from civic_ledger.payments import service
 from civic_ledger.payments.schemas import (
@@ -54,6 +54,9 @@ router = APIRouter(prefix="/payments", tags=["payments"])
 PaymentsAdmin = Annotated[AgencyPrincipal, Depends(require_role("SubcontractPayments", "DEFAULT_ADMIN_ROLE"))]
 #: Signed-in holder of CivicWon's TREASURY_ROLE.
 Treasury = Annotated[AgencyPrincipal, Depends(require_role("CivicWon", "TREASURY_ROLE"))]
+#: Ids are uint256 on chain, counted from 1: anything else is refused with a 422 before any chain call.
+ProjectId = Annotated[int, Path(ge=1, le=UINT256_MAX, description="Project id (from 1).")]
+ClaimId = Annotated[int, Path(ge=1, le=UINT256_MAX, description="Claim id (from 1).")]
 _AUTH: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in (Bearer token from /auth/login)."},
     403: {"description": "Missing role."},
@@ -86,39 +89,41 @@ def register_project(body: RegisterProjectCreate, platform: PlatformDep) -> TxOu
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="A project: buckets and participants")
-def get_project(project_id: int, platform: PlatformDep) -> ProjectOut:
+def get_project(project_id: ProjectId, platform: PlatformDep) -> ProjectOut:
     return service.get_project(platform, project_id)
 
 
 @router.post("/projects/{project_id}/participants/typed-data", response_model=TypedDataOut)
-def add_participants_typed_data(project_id: int, body: AddParticipantsTypedData, platform: PlatformDep) -> TypedDataOut:
+def add_participants_typed_data(
+    project_id: ProjectId, body: AddParticipantsTypedData, platform: PlatformDep
+) -> TypedDataOut:
     return _typed(platform, "add_participants", body, projectId=project_id)
 
 
 @router.post("/projects/{project_id}/participants", response_model=TxOut, status_code=201, summary="Add participants")
-def add_participants(project_id: int, body: AddParticipantsCreate, platform: PlatformDep) -> TxOut:
+def add_participants(project_id: ProjectId, body: AddParticipantsCreate, platform: PlatformDep) -> TxOut:
     return _relay(platform, "add_participants", body, projectId=project_id)
 
 
 @router.post("/projects/{project_id}/funding/typed-data", response_model=TypedDataOut)
-def fund_typed_data(project_id: int, body: FundTypedData, platform: PlatformDep) -> TypedDataOut:
+def fund_typed_data(project_id: ProjectId, body: FundTypedData, platform: PlatformDep) -> TypedDataOut:
     return _typed(platform, "fund", body, projectId=project_id)
 
 
 @router.post("/projects/{project_id}/funding", response_model=TxOut, status_code=201, summary="Fund a purpose bucket")
-def fund(project_id: int, body: FundCreate, platform: PlatformDep) -> TxOut:
+def fund(project_id: ProjectId, body: FundCreate, platform: PlatformDep) -> TxOut:
     """Moves won from the client's account into the bucket; the client must first allow the
     escrow to pull them (`POST /payments/allowances`, an ERC-2612 permit)."""
     return _relay(platform, "fund", body, projectId=project_id)
 
 
 @router.post("/projects/{project_id}/close/typed-data", response_model=TypedDataOut)
-def close_typed_data(project_id: int, body: CloseTypedData, platform: PlatformDep) -> TypedDataOut:
+def close_typed_data(project_id: ProjectId, body: CloseTypedData, platform: PlatformDep) -> TypedDataOut:
     return _typed(platform, "close_project", body, projectId=project_id)
 
 
 @router.post("/projects/{project_id}/close", response_model=TxOut, summary="Close a project and refund the buckets")
-def close(project_id: int, body: CloseCreate, platform: PlatformDep) -> TxOut:
+def close(project_id: ProjectId, body: CloseCreate, platform: PlatformDep) -> TxOut:
     return _relay(platform, "close_project", body, projectId=project_id)
 
 
@@ -126,61 +131,61 @@ def close(project_id: int, body: CloseCreate, platform: PlatformDep) -> TxOut:
 
 
 @router.post("/projects/{project_id}/claims/typed-data", response_model=TypedDataOut)
-def submit_claim_typed_data(project_id: int, body: SubmitClaimTypedData, platform: PlatformDep) -> TypedDataOut:
+def submit_claim_typed_data(project_id: ProjectId, body: SubmitClaimTypedData, platform: PlatformDep) -> TypedDataOut:
     return _typed(platform, "submit_claim", body, projectId=project_id)
 
 
 @router.post(
     "/projects/{project_id}/claims", response_model=TxOut, status_code=201, summary="Submit a claim (prime-signed)"
 )
-def submit_claim(project_id: int, body: SubmitClaimCreate, platform: PlatformDep) -> TxOut:
+def submit_claim(project_id: ProjectId, body: SubmitClaimCreate, platform: PlatformDep) -> TxOut:
     """Each payee must hold the role its purpose needs: a labour line to anyone but a registered
     worker of the project is 422 `SubcontractPaymentsPayeeNotEligible`."""
     return _relay(platform, "submit_claim", body, projectId=project_id)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut, summary="A claim with each line's status")
-def get_claim(claim_id: int, platform: PlatformDep) -> ClaimOut:
+def get_claim(claim_id: ClaimId, platform: PlatformDep) -> ClaimOut:
     return service.get_claim(platform, claim_id)
 
 
 @router.post("/claims/{claim_id}/confirmations/typed-data", response_model=TypedDataOut)
-def confirm_typed_data(claim_id: int, body: ConfirmTypedData, platform: PlatformDep) -> TypedDataOut:
+def confirm_typed_data(claim_id: ClaimId, body: ConfirmTypedData, platform: PlatformDep) -> TypedDataOut:
     """Without `lines`, every unconfirmed line the confirmer is responsible for."""
     return _typed(platform, "confirm_lines", body, claimId=claim_id)
 
 
 @router.post("/claims/{claim_id}/confirmations", response_model=TxOut, summary="Confirm lines (employer / prime)")
-def confirm(claim_id: int, body: ConfirmCreate, platform: PlatformDep) -> TxOut:
+def confirm(claim_id: ClaimId, body: ConfirmCreate, platform: PlatformDep) -> TxOut:
     return _relay(platform, "confirm_lines", body, claimId=claim_id)
 
 
 @router.post("/claims/{claim_id}/approvals/typed-data", response_model=TypedDataOut)
-def approve_typed_data(claim_id: int, body: ApproveTypedData, platform: PlatformDep) -> TypedDataOut:
+def approve_typed_data(claim_id: ClaimId, body: ApproveTypedData, platform: PlatformDep) -> TypedDataOut:
     return _typed(platform, "approve_claim", body, claimId=claim_id)
 
 
 @router.post("/claims/{claim_id}/approvals", response_model=TxOut, summary="Approve a claim (inspector-signed)")
-def approve(claim_id: int, body: ApproveCreate, platform: PlatformDep) -> TxOut:
+def approve(claim_id: ClaimId, body: ApproveCreate, platform: PlatformDep) -> TxOut:
     return _relay(platform, "approve_claim", body, claimId=claim_id)
 
 
 @router.post("/claims/{claim_id}/settlement", response_model=TxOut, summary="Pay every payable line directly")
-def settle(claim_id: int, platform: PlatformDep) -> TxOut:
+def settle(claim_id: ClaimId, platform: PlatformDep) -> TxOut:
     """Anyone may trigger it. 409 `SubcontractPaymentsAlreadySettled` when every line was paid;
     422 `SubcontractPaymentsOverdraft` when a bucket is short; 422 `...NotApproved`."""
     return service.settle(platform, claim_id)
 
 
 @router.post("/claims/{claim_id}/direct-payments/typed-data", response_model=TypedDataOut)
-def direct_payment_typed_data(claim_id: int, body: DirectPaymentTypedData, platform: PlatformDep) -> TypedDataOut:
+def direct_payment_typed_data(claim_id: ClaimId, body: DirectPaymentTypedData, platform: PlatformDep) -> TypedDataOut:
     return _typed(platform, "direct_payment", body, claimId=claim_id)
 
 
 @router.post(
     "/claims/{claim_id}/direct-payments", response_model=TxOut, summary="Client pays a subcontract line directly"
 )
-def direct_payment(claim_id: int, body: DirectPaymentCreate, platform: PlatformDep) -> TxOut:
+def direct_payment(claim_id: ClaimId, body: DirectPaymentCreate, platform: PlatformDep) -> TxOut:
     """On a legal ground (three-party agreement, prime insolvency, two missed instalments, no
     payment guarantee), recorded in `DirectPaymentMade`."""
     return _relay(platform, "direct_payment", body, claimId=claim_id)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature
 
 PurposeName = Literal["labour", "subcontract", "material", "equipment", "prime"]
 ParticipantRole = Literal["subcontractor", "supplier", "worker"]
@@ -19,16 +19,16 @@ _MAX_WON = 2**80 - 1
 class _Signed(BaseModel):
     """Fields every relayed action carries besides its own."""
 
-    nonce: int = Field(ge=0, description="The signer's current nonce (from the typed data).")
-    deadline: int = Field(ge=0, description="Last valid block timestamp (Unix seconds), as signed.")
+    nonce: int = Field(ge=0, le=UINT256_MAX, description="The signer's current nonce (from the typed data).")
+    deadline: int = Field(ge=0, le=UINT256_MAX, description="Last valid block timestamp (Unix seconds), as signed.")
     signature: Signature = Field(description="65-byte EIP-712 signature of the typed data by the signer.")
 
 
 class _Unsigned(BaseModel):
     """Typed-data requests: nonce and deadline are filled in when not given."""
 
-    nonce: int | None = Field(None, ge=0, description="Default: the signer's current nonce.")
-    deadline: int | None = Field(None, ge=0, description="Default: one hour from now.")
+    nonce: int | None = Field(None, ge=0, le=UINT256_MAX, description="Default: the signer's current nonce.")
+    deadline: int | None = Field(None, ge=0, le=UINT256_MAX, description="Default: one hour from now.")
 
 
 # -- participants and projects ---------------------------------------------------------------

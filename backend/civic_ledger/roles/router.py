@@ -50,10 +50,10 @@ def grant(body: RoleGrant, platform: PlatformDep, agency: CurrentAgency) -> Role
     "/{contract}/{role}/{account}",
     response_model=RoleMembershipOut,
     summary="Revoke a role (an admin of that contract, signed in)",
-    responses=_ADMIN_ERRORS,
+    responses={**_ADMIN_ERRORS, 409: {"description": "An admin revoking its own DEFAULT_ADMIN_ROLE."}},
 )
 def revoke(
     contract: str, role: str, account: Address, platform: PlatformDep, agency: CurrentAgency
 ) -> RoleMembershipOut:
     service.check_admin(platform, contract, agency.address)
-    return service.revoke(platform, contract, role, account)
+    return service.revoke(platform, contract, role, account, by=agency.address)

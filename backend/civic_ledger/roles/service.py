@@ -74,8 +74,20 @@ def grant(platform: Platform, contract_name: str, role: str, account: str) -> Ro
     )
 
 
-def revoke(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
+def revoke(
+    platform: Platform, contract_name: str, role: str, account: str, *, by: str | None = None
+) -> RoleMembershipOut:
+    """Revoke ``role``; ``by`` (the signed-in admin) may not drop its own admin role.
+
+    Dropping it could leave the contract with no admin at all, for good (nobody could grant
+    roles again): another admin must revoke it instead."""
     contract, role_id = _resolve(platform, contract_name, role)
+    if role == ADMIN_ROLE and by is not None and by.lower() == account.lower():
+        raise Conflict(
+            f"{account} may not revoke its own {ADMIN_ROLE} of {contract_name}: that could leave the contract "
+            "without any admin; grant the role to another admin first and let it revoke this one",
+            code="self_admin_revoke",
+        )
     if not contract.functions.hasRole(role_id, account).call():
         raise NotFound(f"{account} does not hold {contract_name}.{role}", code="role_not_held")
     receipt = platform.relayer.transact(contract.functions.revokeRole(role_id, account), simulate=True)

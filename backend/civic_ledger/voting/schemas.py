@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.api.types import UINT64_MAX, Address, Bytes32, Signature, Text, Uint256
 
 BallotTypeName = Literal["single", "approval", "ranked"]
 SecrecyName = Literal["public", "sealed"]
@@ -16,10 +16,10 @@ EligibilityName = Literal["all_citizens", "districts", "age_band", "census"]
 class PollDraft(BaseModel):
     """A poll to be created; the agency signs the typed data built from it."""
 
-    question: str = Field(
+    question: Text = Field(
         min_length=1, max_length=2000, examples=["Should the Cheonggyecheon night market run all year?"]
     )
-    options: list[str] = Field(
+    options: list[Text] = Field(
         min_length=2, max_length=32, description="Option texts, 2..32.", examples=[["Yes", "No"]]
     )
     ballot_type: BallotTypeName = Field(
@@ -35,22 +35,36 @@ class PollDraft(BaseModel):
     secrecy: SecrecyName = Field(
         "public", description="`public` (running tally) or `sealed` (commit-reveal: no tally until close)."
     )
-    opens_at: int | None = Field(None, ge=0, description="First second of voting (Unix). Default: now (chain time).")
-    closes_at: int | None = Field(None, ge=0, description="End of voting (exclusive, Unix). Give this or `duration_s`.")
+    opens_at: int | None = Field(
+        None, ge=0, le=UINT64_MAX, description="First second of voting (Unix). Default: now (chain time)."
+    )
+    closes_at: int | None = Field(
+        None, ge=0, le=UINT64_MAX, description="End of voting (exclusive, Unix). Give this or `duration_s`."
+    )
     duration_s: int | None = Field(
-        None, ge=1, description="Voting length in seconds from `opens_at`, when `closes_at` is not given."
+        None,
+        ge=1,
+        le=UINT64_MAX,
+        description="Voting length in seconds from `opens_at`, when `closes_at` is not given.",
     )
     reveal_ends_at: int | None = Field(
-        None, ge=0, description="Sealed polls: end of the reveal window. Default: `closes_at + reveal_window_s`."
+        None,
+        ge=0,
+        le=UINT64_MAX,
+        description="Sealed polls: end of the reveal window. Default: `closes_at + reveal_window_s`.",
     )
     reveal_window_s: int = Field(
-        86_400, ge=1, description="Sealed polls: reveal window length when `reveal_ends_at` is not given."
+        86_400,
+        ge=1,
+        le=UINT64_MAX,
+        description="Sealed polls: reveal window length when `reveal_ends_at` is not given.",
     )
     eligibility: EligibilityName = Field(
         "all_citizens", description="`all_citizens`, `districts`, `age_band` or `census` (Merkle root of addresses)."
     )
     districts: list[int] = Field(
         default_factory=list,
+        max_length=25,
         description="District codes 1..25 that may vote (districts / age_band).",
         examples=[[1, 14]],
     )
@@ -76,8 +90,8 @@ class PollDraft(BaseModel):
 class PollFields(BaseModel):
     """The signed `CreatePoll` message, field by field (API names)."""
 
-    question: str = Field(min_length=1, max_length=2000)
-    options: list[str] = Field(min_length=2, max_length=32)
+    question: Text = Field(min_length=1, max_length=2000)
+    options: list[Text] = Field(min_length=2, max_length=32)
     ballot_type: BallotTypeName
     max_choices: int = Field(ge=1, le=32)
     secrecy: SecrecyName
@@ -85,14 +99,21 @@ class PollFields(BaseModel):
     closes_at: int = Field(ge=0, lt=2**64)
     reveal_ends_at: int = Field(0, ge=0, lt=2**64)
     eligibility: EligibilityName
-    districts: list[int] = Field(default_factory=list)
+    districts: list[int] = Field(default_factory=list, max_length=25)
     min_birth_year: int = Field(0, ge=0, le=65535)
     max_birth_year: int = Field(0, ge=0, le=65535)
     census_root: Bytes32 | None = None
     eligible_count: int = Field(0, ge=0, le=2**32 - 1)
     creator: Address
-    nonce: int = Field(ge=0)
-    deadline: int = Field(ge=0)
+    nonce: Uint256
+    deadline: Uint256
+
+    @model_validator(mode="after")
+    def _district_codes(self) -> PollFields:
+        for d in self.districts:
+            if not 1 <= d <= 25:
+                raise ValueError(f"district {d} is not a district code (1..25)")
+        return self
 
 
 class PollCreate(PollFields):
@@ -198,7 +219,9 @@ class RevealCreate(BaseModel):
     options: list[int] | None = Field(None, description="0-based options as voted (or give `choice`).")
     choice: int | None = Field(None, ge=0, lt=2**256)
     salt: Bytes32
-    citizen_id: int | None = Field(None, ge=1, description="Voter key; default: looked up from the voter's ballot.")
+    citizen_id: int | None = Field(
+        None, ge=1, le=2**256 - 1, description="Voter key; default: looked up from the voter's ballot."
+    )
 
 
 class RevealOut(BaseModel):

@@ -12,8 +12,10 @@ from anyio import to_thread
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from pydantic import ValidationError
 from web3.contract import Contract
 
+from civic_ledger.api.types import UINT64_MAX
 from civic_ledger.errors import (
     ChainUnavailable,
     CivicLedgerError,
@@ -233,26 +235,37 @@ def poll_typed_data(platform: Platform, draft: PollDraft) -> TypedDataOut:
         reveal_ends_at = draft.reveal_ends_at if draft.reveal_ends_at is not None else closes_at + draft.reveal_window_s
     elif draft.reveal_ends_at:
         raise InvalidInput("reveal_ends_at is only for sealed polls")
+    for name, value in (("closes_at", closes_at), ("reveal_ends_at", reveal_ends_at)):
+        if value > UINT64_MAX:
+            raise InvalidInput(
+                f"{name} would be {value}, past the largest time a poll can hold (2**64 - 1): "
+                "give a shorter duration_s / reveal_window_s or an earlier time",
+                details={"field": name},
+            )
     max_choices = draft.max_choices or (1 if draft.ballot_type == "single" else len(draft.options))
-    fields = PollFields(
-        question=draft.question,
-        options=draft.options,
-        ballot_type=draft.ballot_type,
-        max_choices=max_choices,
-        secrecy=draft.secrecy,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        reveal_ends_at=reveal_ends_at,
-        eligibility=draft.eligibility,
-        districts=sorted(set(draft.districts)),
-        min_birth_year=draft.min_birth_year,
-        max_birth_year=draft.max_birth_year,
-        census_root=draft.census_root,
-        eligible_count=draft.eligible_count,
-        creator=draft.creator,
-        nonce=int(st.contract.functions.nonces(draft.creator).call()),
-        deadline=now + draft.ttl_s,
-    )
+    try:
+        fields = PollFields(
+            question=draft.question,
+            options=draft.options,
+            ballot_type=draft.ballot_type,
+            max_choices=max_choices,
+            secrecy=draft.secrecy,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            reveal_ends_at=reveal_ends_at,
+            eligibility=draft.eligibility,
+            districts=sorted(set(draft.districts)),
+            min_birth_year=draft.min_birth_year,
+            max_birth_year=draft.max_birth_year,
+            census_root=draft.census_root,
+            eligible_count=draft.eligible_count,
+            creator=draft.creator,
+            nonce=int(st.contract.functions.nonces(draft.creator).call()),
+            deadline=now + draft.ttl_s,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"the poll can not be built: {problems}") from None
     typed = poll_typed_message(platform, fields)
     return TypedDataOut(typed_data=typed.to_dict(), fields=fields.model_dump(), digest=enc.hex0x(typed.digest()))
 
@@ -737,7 +750,7 @@ def reveal(platform: Platform, poll_id: int, body: RevealCreate) -> RevealOut:
             poll_id=poll_id,
             voter=body.voter,
         )
-    tx = platform.relayer.transact(st.contract.functions.reveal(opening))
+    tx = platform.relayer.transact(st.contract.functions.reveal(opening), simulate=True)
     return RevealOut(
         poll_id=poll_id,
         voter=body.voter,
