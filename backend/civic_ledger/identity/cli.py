@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
-from rich.console import Console
 from rich.table import Table
 
-from civic_ledger.errors import CivicLedgerError, InvalidInput
+from civic_ledger.cli_support import (
+    address_or_keystore,
+    cli_errors,
+    console,
+    data_dir_or_default,
+    err,
+    load_signer,
+)
+from civic_ledger.errors import InvalidInput
 from civic_ledger.identity import keys
 from civic_ledger.identity.keys import DEFAULT_API_URL, ApiClient, ApiOpt, DataDirOpt, PasswordOpt
 
@@ -30,8 +34,6 @@ keystore_app = typer.Typer(
 )
 app.add_typer(keystore_app, name="keystore")
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 RegistrarKeystoreOpt = Annotated[
     str, typer.Option("--registrar-keystore", "-r", help="Keystore (name or path) of the registrar who signs.")
@@ -43,37 +45,16 @@ TokenOpt = Annotated[
 TtlOpt = Annotated[int, typer.Option("--ttl", help="Seconds the signed message stays valid.", min=1)]
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Domain errors become one red line and exit code 1 (also under typer's test runner)."""
-    try:
-        yield
-    except CivicLedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+_errors = cli_errors
 
 
-def _data_dir(data_dir: Path | None) -> Path:
-    if data_dir is not None:
-        return data_dir
-    from civic_ledger.cli import load_settings
-
-    return load_settings().data_dir
+_data_dir = data_dir_or_default
 
 
-def _load(data_dir: Path | None, name: str, password: str | None) -> LocalAccount:
-    folder = _data_dir(data_dir)
-    keys.resolve_keystore(folder, name)  # a clear "no such keystore" before asking a password
-    return keys.load_account(folder, name, keys.resolve_password(password, what=f"keystore {name!r}"))
+_load = load_signer
 
 
-def _address_or_keystore(value: str, data_dir: Path | None) -> str:
-    if is_address(value):
-        return to_checksum_address(value)
-    for info in keys.list_keystores(_data_dir(data_dir)):
-        if info.name == value:
-            return info.address
-    raise InvalidInput(f"{value!r} is neither an address (0x + 40 hex digits) nor a keystore name")
+_address_or_keystore = address_or_keystore
 
 
 def _citizen_id(client: ApiClient, ref: str, data_dir: Path | None) -> int:

@@ -11,21 +11,24 @@ from __future__ import annotations
 import csv
 import json
 import secrets
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from civic_ledger.errors import CivicLedgerError, InvalidInput
+from civic_ledger.cli_support import (
+    address_or_keystore,
+    cli_errors,
+    console,
+    data_dir_or_default,
+    err,
+    load_signer,
+)
+from civic_ledger.errors import InvalidInput
 from civic_ledger.identity import keys
 from civic_ledger.identity.keys import DEFAULT_API_URL, ApiClient, ApiOpt, DataDirOpt, PasswordOpt
 from civic_ledger.mileage.service import MAX_BATCH, business_number_hash, order_ref_of
@@ -44,8 +47,6 @@ app.add_typer(merchant_app, name="merchant")
 app.add_typer(report_app, name="report")
 app.add_typer(policy_app, name="policy")
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 AdminOpt = Annotated[
     str | None,
@@ -63,37 +64,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON.")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write the report as CSV to this file ('-' = stdout).")]
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except CivicLedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+_errors = cli_errors
 
 
-def _data_dir(data_dir: Path | None) -> Path:
-    if data_dir is not None:
-        return data_dir
-    from civic_ledger.cli import load_settings
-
-    return load_settings().data_dir
+_data_dir = data_dir_or_default
 
 
-def _load(data_dir: Path | None, name: str, password: str | None) -> LocalAccount:
-    folder = _data_dir(data_dir)
-    keys.resolve_keystore(folder, name)
-    return keys.load_account(folder, name, keys.resolve_password(password, what=f"keystore {name!r}"))
+_load = load_signer
 
 
-def _address(value: str, data_dir: Path | None) -> str:
-    """ADDRESS or keystore NAME → checksummed address (no password needed)."""
-    if is_address(value):
-        return to_checksum_address(value)
-    for info in keys.list_keystores(_data_dir(data_dir)):
-        if info.name == value:
-            return info.address
-    raise InvalidInput(f"{value!r} is neither an address (0x + 40 hex digits) nor a keystore name")
+_address = address_or_keystore
 
 
 def _token(client: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:

@@ -2,54 +2,27 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from civic_ledger.config import Settings
-from civic_ledger.errors import CivicLedgerError
+from civic_ledger.cli_support import address_or_keystore, cli_errors, console, err
 from civic_ledger.identity import keys
 from civic_ledger.identity.keys import DEFAULT_API_URL, ApiClient, ApiOpt, DataDirOpt, PasswordOpt
 
 app = typer.Typer(
     help="Agency roles (POLL_ADMIN_ROLE, REGISTRAR_ROLE, …): list, check, grant, revoke.", no_args_is_help=True
 )
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
 AdminOpt = Annotated[
     str | None, typer.Option("--admin-keystore", "-a", help="Keystore (name or path) of an admin of the contract.")
 ]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="CIVIC_TOKEN", help="Session token of an admin.")]
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except CivicLedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _data_dir(data_dir: Path | None) -> Path:
-    return data_dir or Settings().data_dir
-
-
-def _account(value: str, data_dir: Path | None) -> str:
-    """An address as given, or the address of a local keystore of that name."""
-    if value.startswith("0x") and len(value) == 42:
-        return value
-    for info in keys.list_keystores(_data_dir(data_dir)):
-        if info.name == value:
-            return info.address
-    raise CivicLedgerError(f"{value!r} is neither an address nor a keystore name in {_data_dir(data_dir)}")
+_errors = cli_errors
+_account = address_or_keystore
 
 
 def _token(client: ApiClient, token: str | None, admin: str | None, password: str | None, data_dir: Path | None) -> str:
