@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from civic_ledger.cli_support import console, err, fail
 from civic_ledger.config import Settings
 from civic_ledger.errors import CivicLedgerError
 
@@ -20,9 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Wide enough for addresses when the output is a pipe or a file.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 ChainOpt = Annotated[
     str | None,
@@ -81,11 +78,6 @@ def load_settings(**overrides: Any) -> Settings:
         field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
         fail(f"invalid setting {field}: {first.get('msg', 'invalid').removeprefix('Value error, ')}")
         raise  # unreachable
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _progress(message: str) -> None:

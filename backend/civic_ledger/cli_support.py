@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -20,14 +21,19 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one red `error:` line and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Domain errors become one red line and exit code 1 (also under typer's test runner)."""
     try:
         yield
     except CivicLedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(exc.message)
 
 
 def data_dir_or_default(data_dir: Path | None) -> Path:

@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from civic_ledger.audit.trail import ChainSource, build_trail, reconcile
+from civic_ledger.cli_support import console, err
 
 app = typer.Typer(help="Audit a project's payments from chain data alone.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 RpcOpt = Annotated[
     str, typer.Option("--rpc-url", envvar="CIVIC_AUDIT_RPC_URL", help="JSON-RPC URL of any node of the chain.")

@@ -9,21 +9,18 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from civic_ledger.cli_support import console, err, fail
 from civic_ledger.errors import CivicLedgerError
 
 app = typer.Typer(help="Online credentials: issuers, types, issue, revoke, verify, present.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 ApiOpt = Annotated[str, typer.Option("--api", envvar="CIVIC_API_URL", help="API base URL. Env: CIVIC_API_URL.")]
 KeystoreOpt = Annotated[Path, typer.Option("--keystore", help="The issuer key's eth-account keystore (JSON).")]
@@ -42,11 +39,6 @@ TokenOpt = Annotated[
     ),
 ]
 DEFAULT_API = "http://127.0.0.1:8000"
-
-
-def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 # -- helpers: keystores, API, files ------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,9 +19,9 @@ import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from rich.console import Console
 from rich.table import Table
 
+from civic_ledger.cli_support import console, fail
 from civic_ledger.platform import eip712
 
 app = typer.Typer(
@@ -36,8 +35,6 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(week_app, name="week")
 app.add_typer(statement_app, name="statement")
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 ApiOpt = Annotated[str, typer.Option("--api", envvar="CIVIC_API_URL", help="Base URL of the civic-ledger API.")]
 KeystoreOpt = Annotated[Path, typer.Option("--keystore", "-k", help="Encrypted keystore (JSON) of the person acting.")]
@@ -51,11 +48,6 @@ WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 # ------------------------------------------------------------------ plumbing
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def load_key(path: Path, password: str | None) -> LocalAccount:

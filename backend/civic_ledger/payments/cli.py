@@ -8,16 +8,15 @@ The command fetches the typed data, signs it locally and posts the signature.
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from rich.console import Console
 from rich.table import Table
 
+from civic_ledger.cli_support import console, data_dir_or_default
 from civic_ledger.identity.keys import (
     DEFAULT_API_URL,
     ApiClient,
@@ -35,7 +34,6 @@ app = typer.Typer(
     help="Automatic subcontract payment: projects, purpose buckets, claims, approvals, direct settlement.",
     no_args_is_help=True,
 )
-console = Console(width=None if sys.stdout.isatty() else 200)
 
 TokenOpt = Annotated[
     str | None,
@@ -57,12 +55,7 @@ AsOpt = Annotated[str, typer.Option("--as", help="Keystore (name in DATA_DIR/key
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _data_dir(data_dir: Path | None) -> Path:
-    if data_dir is not None:
-        return data_dir
-    from civic_ledger.config import Settings
-
-    return Settings().data_dir
+_data_dir = data_dir_or_default
 
 
 def _account(name: str, password: str | None, data_dir: Path | None) -> LocalAccount:

@@ -9,27 +9,22 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
 from eth_account.signers.local import LocalAccount
-from rich.console import Console
 from rich.table import Table
 
+from civic_ledger.cli_support import cli_errors, console, err, fail
 from civic_ledger.errors import CivicLedgerError
 from civic_ledger.platform import eip712
 from civic_ledger.voting import ballots as enc
 
 app = typer.Typer(help="M-Voting: polls, signed ballots, results, receipts, recount.", no_args_is_help=True)
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 ApiOpt = Annotated[
     str, typer.Option("--api", envvar="CIVIC_API_URL", help="Base URL of the civic-ledger API. Env: CIVIC_API_URL.")
@@ -68,17 +63,7 @@ PasswordOpt = Annotated[
 DEFAULT_API = "http://127.0.0.1:8000"
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except CivicLedgerError as exc:
-        fail(exc.message)
+_errors = cli_errors
 
 
 def load_signer(path: Path, password: str | None) -> LocalAccount:
