@@ -4,8 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 JS_OK  := node_modules/.installed
+# Lint and fuzz tools (slither, schemathesis) live in a venv of their own, .venv/dev, pinned by
+# requirements-dev.lock: `make test` neither installs nor imports them.
+DEV    := $(VENV)/dev/bin
+DEV_OK := $(VENV)/dev/.installed
+FUZZ_TIME ?= 300
 
-.PHONY: serve test install bench lint clean
+.PHONY: serve test install bench lint fuzz clean
 
 serve: install  ## start the API on the embedded chain at http://127.0.0.1:8000
 	$(BIN)/civic-ledger serve
@@ -33,8 +38,18 @@ $(JS_OK): package.json package-lock.json
 bench: install  ## print the benchmark figures (JSON)
 	$(BIN)/python scripts/bench.py all --json
 
-lint: install
+$(DEV_OK): requirements-dev.lock $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/dev
+	$(DEV)/python -m pip install --quiet --upgrade pip
+	$(DEV)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+lint: install $(DEV_OK)  ## ruff, then slither over contracts/ (settings: slither.config.json)
 	$(BIN)/python -m ruff check backend tests scripts
+	$(DEV)/slither contracts
+
+fuzz: install $(DEV_OK)  ## schemathesis over /openapi.json, signed out and in (FUZZ_TIME s per pass)
+	$(BIN)/python scripts/fuzz.py --time $(FUZZ_TIME)
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache
