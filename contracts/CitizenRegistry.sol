@@ -88,6 +88,7 @@ contract CitizenRegistry is ICitizenRegistry, AccessControl, EIP712, Nonces {
             )
         );
         _checkRegistrarSignature(registrar, nonce, deadline, structHash, signature);
+        if (account == registrar) revert CitizenRegistryRegistrarAccountForbidden(account);
         return _register(account, district, birthYear, residency, recordHash, registrar);
     }
 
@@ -152,6 +153,7 @@ contract CitizenRegistry is ICitizenRegistry, AccessControl, EIP712, Nonces {
         bytes32 structHash =
             keccak256(abi.encode(RECOVER_KEY_TYPEHASH, citizenId, newAccount, registrar, nonce, deadline));
         _checkRegistrarSignature(registrar, nonce, deadline, structHash, signature);
+        if (newAccount == registrar) revert CitizenRegistryRegistrarAccountForbidden(newAccount);
         _rotate(citizenId, newAccount, registrar);
     }
 
@@ -219,6 +221,8 @@ contract CitizenRegistry is ICitizenRegistry, AccessControl, EIP712, Nonces {
         citizen.suspensionReason = c.suspensionReason;
         citizen.registeredAt = c.registeredAt;
         uint40 updatedAt = _updatedAt[citizenId];
+        // 0 means "never updated", not a time that could be manipulated.
+        // slither-disable-next-line incorrect-equality
         citizen.updatedAt = updatedAt == 0 ? c.registeredAt : updatedAt;
         citizen.recordHash = c.recordHash;
     }
@@ -400,6 +404,8 @@ contract CitizenRegistry is ICitizenRegistry, AccessControl, EIP712, Nonces {
     /// @dev Gregorian year (UTC) of the current block, by the days-to-civil algorithm
     /// (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
     function _currentYear() private view returns (uint256 year) {
+        // Floor divisions are the algorithm (days-to-civil), not a loss of precision.
+        // slither-disable-start divide-before-multiply
         unchecked {
             uint256 z = block.timestamp / 1 days + 719468;
             uint256 era = z / 146097;
@@ -409,5 +415,6 @@ contract CitizenRegistry is ICitizenRegistry, AccessControl, EIP712, Nonces {
             uint256 mp = (5 * doy + 2) / 153; // [0, 11], 0 = March
             year = yoe + era * 400 + (mp >= 10 ? 1 : 0); // January and February belong to the next year
         }
+        // slither-disable-end divide-before-multiply
     }
 }

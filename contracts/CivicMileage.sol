@@ -165,6 +165,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
             emit AwardSkipped(programId, ref, account, SkipReason.Duplicate);
             return false;
         }
+        // district and birthYear are not needed here; citizenId and active are checked.
+        // slither-disable-next-line unused-return
         (uint256 citizenId, bool active,,) = _registry.eligibilityOf(account);
         if (citizenId == 0) revert CivicMileageNotCitizen(account);
         if (!active) revert CivicMileageCitizenNotActive(citizenId, account);
@@ -346,6 +348,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
     /// @inheritdoc ICivicMileage
     function programOf(uint32 programId) external view returns (Program memory) {
         ProgramSlot memory p = _programs[programId];
+        // Calendar years compared, not timestamps: the counter restarts in a new year, by design.
+        // slither-disable-next-line incorrect-equality
         return Program({
             awarder: p.awarder,
             annualCap: p.annualCap,
@@ -441,6 +445,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
     /// @dev Adds `amount` to the program's yearly counter, reverting over the cap.
     function _count(uint32 programId, ProgramSlot memory p, uint256 amount) private {
         uint16 year = _yearOf(block.timestamp);
+        // Calendar years compared, not timestamps: the counter restarts in a new year, by design.
+        // slither-disable-next-line incorrect-equality
         uint256 inYear = p.year == year ? p.awardedInYear : 0;
         if (inYear + amount > p.annualCap) {
             revert CivicMileageCapExceeded(programId, p.annualCap, uint40(inYear), amount);
@@ -457,6 +463,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
         uint64 ref = uint64(packed);
         uint256 key = (uint256(programId) << 64) | ref;
         SkipReason reason = SkipReason.None;
+        // 0 until the registry answers; only read when reason == None, i.e. after it did.
+        // slither-disable-next-line uninitialized-local
         uint256 citizenId;
         if (amount == 0) {
             reason = SkipReason.ZeroAmount;
@@ -464,6 +472,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
             reason = SkipReason.Duplicate;
         } else {
             bool active;
+            // district and birthYear are not needed here; citizenId and active are checked.
+            // slither-disable-next-line unused-return
             (citizenId, active,,) = _registry.eligibilityOf(account);
             if (!active) reason = SkipReason.NotActiveCitizen;
         }
@@ -481,11 +491,15 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
         address account = address(uint160(packed >> 96));
         uint32 amount = uint32(packed >> 64);
         SkipReason reason = SkipReason.None;
+        // 0 until the registry answers; only read when reason == None, i.e. after it did.
+        // slither-disable-next-line uninitialized-local
         uint256 citizenId;
         if (amount == 0) {
             reason = SkipReason.ZeroAmount;
         } else {
             bool active;
+            // district and birthYear are not needed here; citizenId and active are checked.
+            // slither-disable-next-line unused-return
             (citizenId, active,,) = _registry.eligibilityOf(account);
             if (!active) reason = SkipReason.NotActiveCitizen;
             else if (_legacyImported.get((uint256(programId) << 192) | citizenId)) reason = SkipReason.AlreadyImported;
@@ -507,6 +521,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
 
     /// @dev ECDSA first (no code-size lookup of the signer on the common path), then ERC-1271.
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        // The third value (errorArg) only details an error, and err is checked.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
         return SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
@@ -522,6 +538,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
         if (head != epoch && buckets != 0) {
             uint256 shift = epoch - head;
             uint256 dropped;
+            // 0 when the whole ring is dropped (shift >= _BUCKETS), set otherwise.
+            // slither-disable-next-line uninitialized-local
             uint256 firstDropped;
             if (shift >= _BUCKETS) {
                 dropped = buckets;
@@ -545,6 +563,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
         if (amount == 0) revert CivicMileageZeroAmount();
         MerchantSlot memory m = _merchants[merchantId];
         if (!m.active) revert CivicMileageUnknownMerchant(merchantId);
+        // district and birthYear are not needed here; citizenId and active are checked.
+        // slither-disable-next-line unused-return
         (uint256 citizenId, bool active,,) = _registry.eligibilityOf(citizen);
         if (citizenId == 0) revert CivicMileageNotCitizen(citizen);
         if (!active) revert CivicMileageCitizenNotActive(citizenId, citizen);
@@ -562,6 +582,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
             }
             uint256 shift = _BUCKET_BITS * i;
             uint256 amt = (word >> shift) & _MAX_BUCKET;
+            // An empty bucket (a packed amount, not a balance or a time): skipping it is exact.
+            // slither-disable-next-line incorrect-equality
             if (amt == 0) continue;
             uint256 bucketEpoch = head - i;
             if (bucketEpoch + m.validityEpochs <= epoch) {
@@ -591,6 +613,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
         uint256 epoch = (block.timestamp - _epochOrigin) / EPOCH_LENGTH;
         for (uint256 i; i < _BUCKETS; ++i) {
             uint256 amt = (word >> (_BUCKET_BITS * i)) & _MAX_BUCKET;
+            // An empty bucket (a packed amount, not a balance or a time): skipping it is exact.
+            // slither-disable-next-line incorrect-equality
             if (amt == 0) continue;
             if (head - i + validity <= epoch) expiredUnrealised += amt;
             else balance += amt;
@@ -599,6 +623,8 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
 
     /// @dev Calendar year (KST) of a Unix timestamp (days-to-civil, H. Hinnant).
     function _yearOf(uint256 timestamp) private pure returns (uint16) {
+        // Integer (floor) division is the algorithm: each quotient is a whole era, year or month.
+        // slither-disable-start divide-before-multiply
         unchecked {
             uint256 z = (timestamp + _KST_OFFSET) / 1 days + 719468;
             uint256 era = z / 146097;
@@ -610,5 +636,6 @@ contract CivicMileage is ICivicMileage, AccessControl, EIP712 {
             if (mp >= 10) y += 1;
             return uint16(y);
         }
+        // slither-disable-end divide-before-multiply
     }
 }

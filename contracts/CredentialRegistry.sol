@@ -75,6 +75,8 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
 
     mapping(bytes32 issuerId => Issuer) private _issuers;
     bytes32[] private _issuerIds;
+    // Written through the storage reference `keys` (keys.push) in _addIssuerKey, which Slither does not follow.
+    // slither-disable-next-line uninitialized-state
     mapping(bytes32 issuerId => address[] keys) private _issuerKeys;
     mapping(bytes32 issuerId => mapping(address key => Key)) private _keys;
 
@@ -443,9 +445,13 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
 
     /// @dev Reverts unless `signature` (65-byte ECDSA) over the EIP-712 digest of `structHash` is by `key`.
     function _checkSignature(address key, bytes32 structHash, bytes calldata signature) private view {
+        // address(0) (no signer) unless a 65-byte signature recovers without error.
+        // slither-disable-next-line uninitialized-local
         address recovered;
         if (signature.length == 65) {
             ECDSA.RecoverError err;
+            // The third value (errorArg) only details an error, and err is checked.
+            // slither-disable-next-line unused-return
             (recovered, err,) = ECDSA.tryRecover(
                 _hashTypedDataV4(structHash), uint8(signature[64]), bytes32(signature[0:32]), bytes32(signature[32:64])
             );

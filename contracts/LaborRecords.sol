@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
@@ -23,7 +24,7 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
     bytes32 public constant LABOR_CONTRACT_TYPEHASH = keccak256(
         "LaborContract(address employer,address worker,bytes32 documentHash,bytes32 workplaceId,uint32 hourlyWage,"
         "uint16 dailyMinutes,uint16 weeklyMinutes,uint8 workDays,uint32 startDate,uint32 endDate,uint8 payCycle,"
-        "uint8 payDay,uint256 deadline)"
+        "uint8 payDay,uint16 breakMinutes,bool fiveOrMoreEmployees,uint256 deadline)"
     );
 
     /// @inheritdoc ILaborRecords
@@ -145,9 +146,11 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
         c.workDays = t.workDays;
         c.payCycle = t.payCycle;
         c.payDay = t.payDay;
+        c.fiveOrMoreEmployees = t.fiveOrMoreEmployees;
         c.worker = t.worker;
         c.startDate = t.startDate;
         c.endDate = t.endDate;
+        c.breakMinutes = t.breakMinutes;
         c.documentHash = t.documentHash;
         emit LaborContractRegistered(contractId, t.employer, t.worker, t);
     }
@@ -157,8 +160,17 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
         bytes memory head = abi.encode(
             LABOR_CONTRACT_TYPEHASH, t.employer, t.worker, t.documentHash, t.workplaceId, t.hourlyWage, t.dailyMinutes
         );
-        bytes memory tail =
-            abi.encode(t.weeklyMinutes, t.workDays, t.startDate, t.endDate, t.payCycle, t.payDay, deadline);
+        bytes memory tail = abi.encode(
+            t.weeklyMinutes,
+            t.workDays,
+            t.startDate,
+            t.endDate,
+            t.payCycle,
+            t.payDay,
+            t.breakMinutes,
+            t.fiveOrMoreEmployees,
+            deadline
+        );
         return keccak256(bytes.concat(head, tail));
     }
 
@@ -175,6 +187,7 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
         if (t.payDay == 0) revert LaborRecordsMissingTerm(12, "payDay");
         if (t.dailyMinutes > 1440) revert LaborRecordsInvalidTerm(t.dailyMinutes, "dailyMinutes");
         if (t.weeklyMinutes > 10080) revert LaborRecordsInvalidTerm(t.weeklyMinutes, "weeklyMinutes");
+        if (t.breakMinutes > 1440) revert LaborRecordsInvalidTerm(t.breakMinutes, "breakMinutes");
         if (t.workDays > 127) revert LaborRecordsInvalidTerm(t.workDays, "workDays");
         if (t.payCycle > uint8(PayCycle.Monthly)) revert LaborRecordsInvalidTerm(t.payCycle, "payCycle");
         if (t.payDay > (t.payCycle == uint8(PayCycle.Weekly) ? 7 : 31)) {
@@ -200,29 +213,23 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
     {
         _checkDeadline(deadline);
         LaborContract storage c = _existing(contractId);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    RECORD_WEEK_TYPEHASH,
-                    contractId,
-                    log.weekStart,
-                    log.minutesWorked,
-                    log.daysWorked,
-                    log.entriesRoot,
-                    log.revision,
-                    deadline
-                )
-            )
-        );
-        _checkSignature(digest, signature, c.employer);
         uint256 day = _dayNumber(log.weekStart);
         if ((day + 3) % 7 != 0) revert LaborRecordsNotMonday(log.weekStart);
+        (uint32 minutesWorked, uint8 daysWorked, bytes32 root) = _summarise(log.weekStart, day, log.entries);
+        _checkSignature(
+            _weekDigest(contractId, log.weekStart, minutesWorked, daysWorked, root, log.revision, deadline),
+            signature,
+            c.employer
+        );
         if (day + 6 < _dayNumber(c.startDate) || (c.endDate != _OPEN_ENDED && day > _dayNumber(c.endDate))) {
             revert LaborRecordsOutsideContract(contractId, log.weekStart);
         }
-        if (log.daysWorked > 127 || log.minutesWorked > 10080) {
-            revert LaborRecordsInvalidWeek(log.weekStart, log.minutesWorked, log.daysWorked);
-        }
+        _storeWeek(contractId, log, minutesWorked, daysWorked, root);
+    }
+
+    function _storeWeek(bytes32 contractId, WeekLog calldata log, uint32 minutesWorked, uint8 daysWorked, bytes32 root)
+        private
+    {
         Week storage w = _weeks[contractId][log.weekStart];
         uint8 expected = 0;
         if (w.status != WeekStatus.None) {
@@ -232,12 +239,73 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
             expected = w.revision + 1;
         }
         if (log.revision != expected) revert LaborRecordsWrongRevision(expected, log.revision);
-        w.minutesWorked = log.minutesWorked;
-        w.daysWorked = log.daysWorked;
+        w.minutesWorked = minutesWorked;
+        w.daysWorked = daysWorked;
         w.status = WeekStatus.Recorded;
         w.revision = log.revision;
-        w.entriesRoot = log.entriesRoot;
-        emit WeekRecorded(contractId, log.weekStart, log.revision, log.minutesWorked, log.daysWorked, log.entriesRoot);
+        w.entriesRoot = root;
+        emit WeekRecorded(contractId, log.weekStart, log.revision, minutesWorked, daysWorked, root, log.entries);
+    }
+
+    function _weekDigest(
+        bytes32 contractId,
+        uint32 weekStart,
+        uint32 minutesWorked,
+        uint8 daysWorked,
+        bytes32 root,
+        uint8 revision,
+        uint256 deadline
+    ) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    RECORD_WEEK_TYPEHASH, contractId, weekStart, minutesWorked, daysWorked, root, revision, deadline
+                )
+            )
+        );
+    }
+
+    /// @dev Checks the shifts of the week starting on day number `monday` and derives the week's
+    /// minutes, days mask and the entries' Merkle root (see {WeekLog}).
+    function _summarise(uint32 weekStart, uint256 monday, DayEntry[] calldata entries)
+        private
+        pure
+        returns (uint32 minutesWorked, uint8 daysWorked, bytes32 root)
+    {
+        uint256 n = entries.length;
+        if (n == 0) return (0, 0, bytes32(0));
+        bytes32[] memory level = new bytes32[](n);
+        uint256 previousEnd = 0;
+        uint256 total = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            DayEntry calldata e = entries[i];
+            uint256 dayOf = _dayNumber(e.date);
+            uint256 offset = dayOf >= monday ? dayOf - monday : 7; // 7: before the week
+            uint256 start = offset * 1440 + e.startMinute;
+            if (
+                offset > 6 || e.startMinute >= 1440 || e.endMinute <= e.startMinute
+                    || e.endMinute > uint256(e.startMinute) + 1440 || e.breakMinutes >= e.endMinute - e.startMinute
+                    || start < previousEnd
+            ) {
+                revert LaborRecordsInvalidEntry(weekStart, i, e.date, e.startMinute, e.endMinute, e.breakMinutes);
+            }
+            previousEnd = offset * 1440 + e.endMinute;
+            total += e.endMinute - e.startMinute - e.breakMinutes;
+            daysWorked |= uint8(1 << offset);
+            level[i] = keccak256(
+                bytes.concat(keccak256(abi.encode(e.date, e.startMinute, e.endMinute, e.breakMinutes, e.holiday)))
+            );
+        }
+        if (total > 10080) revert LaborRecordsInvalidWeek(weekStart, uint32(total), daysWorked);
+        minutesWorked = uint32(total);
+        while (n > 1) {
+            uint256 m = 0;
+            for (uint256 i = 0; i < n; i += 2) {
+                level[m++] = i + 1 < n ? Hashes.commutativeKeccak256(level[i], level[i + 1]) : level[i];
+            }
+            n = m;
+        }
+        root = level[0];
     }
 
     /// @inheritdoc ILaborRecords
@@ -424,6 +492,8 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
     }
 
     function _checkSignature(bytes32 digest, bytes calldata signature, address expected) private pure {
+        // The ignored third value only details an error; `err` itself is checked below.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || recovered != expected) revert LaborRecordsInvalidSignature(expected);
     }
@@ -438,6 +508,8 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
             revert LaborRecordsInvalidDate(date);
         }
         if (m <= 2) y -= 1;
+        // Floor divisions are the algorithm (days-from-civil), not a loss of precision.
+        // slither-disable-next-line divide-before-multiply
         uint256 era = y / 400;
         uint256 yoe = y - era * 400;
         uint256 mp = m > 2 ? m - 3 : m + 9;

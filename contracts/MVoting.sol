@@ -49,6 +49,8 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
 
     uint256 private _pollCount;
     mapping(uint256 pollId => Poll) private _polls;
+    // Written through the storage reference `lanes` in _tallyChoice/_bump, which Slither does not follow.
+    // slither-disable-next-line uninitialized-state
     mapping(uint256 pollId => uint256[4] lanes) private _tally;
     mapping(uint256 pollId => mapping(uint256 bucket => uint256 lanes)) private _records;
     mapping(uint256 pollId => mapping(uint256 citizenId => bytes32 seal)) private _seals;
@@ -126,6 +128,8 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
 
     /// @inheritdoc IMVoting
     function castBatch(BallotInput[] calldata ballots) external returns (uint256 accepted) {
+        // Loaded by _config on the first entry (i == 0) before any read.
+        // slither-disable-next-line uninitialized-local
         Config memory c;
         uint256 n = ballots.length;
         for (uint256 i; i < n; ++i) {
@@ -153,6 +157,8 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
 
     /// @inheritdoc IMVoting
     function revealBatch(RevealInput[] calldata openings) external returns (uint256 accepted) {
+        // Loaded by _config on the first entry (i == 0) before any read.
+        // slither-disable-next-line uninitialized-local
         Config memory c;
         uint256 n = openings.length;
         for (uint256 i; i < n; ++i) {
@@ -399,7 +405,10 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         if (c.ballotType == BallotType.Approval) {
             return choice != 0 && choice >> numOptions == 0 && _popcount32(choice) <= c.maxChoices;
         }
+        // Both start at zero on purpose (no option seen, no rank read yet).
+        // slither-disable-next-line uninitialized-local
         uint256 seen;
+        // slither-disable-next-line uninitialized-local
         uint256 ranks;
         uint256 maxRanks = c.maxChoices;
         while (ranks < maxRanks) {
@@ -472,6 +481,8 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
             s := calldataload(add(signature.offset, 0x20))
             v := byte(0, calldataload(add(signature.offset, 0x40)))
         }
+        // tryRecover returns address(0) with every error; the caller rejects address(0) and any other signer.
+        // slither-disable-next-line unused-return
         (signer,,) = ECDSA.tryRecover(digest, v, r, s);
     }
 

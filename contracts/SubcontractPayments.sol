@@ -243,6 +243,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
         _checkSignature(client, nonce, deadline, structHash, signature);
         Project storage p = _openProjectOf(projectId, client);
         p.closed = true;
+        // Sum of the refunds below, accumulated from zero.
+        // slither-disable-next-line uninitialized-local
         uint256 refunded;
         for (uint256 purpose = 1; purpose <= _PURPOSES; ++purpose) {
             Bucket storage b = _buckets[projectId][purpose];
@@ -300,7 +302,10 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             paidAt: 0
         });
         p.claimCount += 1;
+        // Bitmaps and sums accumulated from zero.
+        // slither-disable-next-line uninitialized-local
         uint256 confirmed;
+        // slither-disable-next-line uninitialized-local
         uint256 total;
         for (uint256 i; i < n; ++i) {
             Line calldata l = lines[i];
@@ -347,6 +352,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             if ((confirmed >> i) & 1 != 0) revert SubcontractPaymentsAlreadyConfirmed(claimId, i);
             uint256 packed = _lines[claimId][i];
             uint8 purpose = uint8(packed >> 160);
+            // address(0) for purposes nobody confirms; it then never equals a confirmer's address.
+            // slither-disable-next-line uninitialized-local
             address responsible;
             if (purpose == uint8(Purpose.Labour)) {
                 responsible = address(uint160(_participants[projectId][address(uint160(packed))] >> 8));
@@ -402,6 +409,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
         private
         returns (uint256 total)
     {
+        // Per-purpose sums, accumulated from zero.
+        // slither-disable-next-line uninitialized-local
         uint256[6] memory totals;
         for (uint256 i; i < n; ++i) {
             if ((lines >> i) & 1 == 0) continue;
@@ -575,6 +584,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             if (account == address(0)) revert SubcontractPaymentsZeroAddress();
             if (_participants[projectId][account] != 0) revert SubcontractPaymentsAlreadyParticipant(projectId, account);
             uint8 role = q.role;
+            // Stays address(0) for subcontractors and suppliers, which have no employer.
+            // slither-disable-next-line uninitialized-local
             address employer;
             if (role == uint8(Role.Worker)) {
                 employer = q.employer;
@@ -622,6 +633,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
         address payee = address(uint160(packed));
         uint8 purpose = uint8(packed >> 160);
         uint256 amount = packed >> 168;
+        // No late-payment interest except on subcontract lines.
+        // slither-disable-next-line uninitialized-local
         uint256 interest;
         if (purpose == uint8(Purpose.Subcontract)) {
             interest = _interest(amount, due, block.timestamp);
@@ -687,6 +700,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
     }
 
     function _interest(uint256 amount, uint256 due, uint256 at) private pure returns (uint256) {
+        // due == 0 is the "no due date" sentinel, not a time compared for equality.
+        // slither-disable-next-line incorrect-equality
         if (due == 0 || at <= due) return 0;
         return (amount * _INTEREST_NUM * (at - due)) / _INTEREST_DEN;
     }

@@ -72,7 +72,7 @@ def _revoke(platform: Platform, issuer_id: str, key: Any, refs: list[CredentialR
 
 def run(json_out: bool) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-credentials-"))
-    platform = Platform.start(make_settings("embedded", tmp / "data"))
+    platform = Platform.start(make_settings("embedded", tmp / "data", rate_limits=False))  # one client IP
     server = LiveServer(platform)
     try:
         api = httpx.Client(base_url=server.url, timeout=300)

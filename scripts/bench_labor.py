@@ -5,8 +5,11 @@ Figures:
   fresh citizen worker (the first contract of both: worst case). Target ≤ 150,000.
 - gas_confirm_week: the worker's `confirmWeek` of a recorded week. Target ≤ 60,000.
 - gas_record_week, gas_record_wage_statement: the employer's side, for reference.
-- compliance_check_ms_per_worker_year: the pure compliance engine over 52 confirmed weeks and
-  52 weekly statements (median of 20 runs).
+- gas_record_week: the employer's `recordWeek` of five 4 h shifts (the shifts are in the event
+  and the contract derives the week's summary and Merkle root from them).
+- compliance_check_ms_per_worker_year: the pure compliance engine over 52 confirmed weeks of five
+  shifts each (every rule: straight time, overtime, night, holiday work, breaks, weekly holiday
+  pay) and 52 weekly statements (median of 20 runs).
 - compliance_service_ms_per_worker_year: the same through the service, reading the 52 weeks and
   statements from the embedded chain's events first (what `GET …/compliance` costs).
 """
@@ -61,16 +64,23 @@ def _engine_ms() -> float:
         weekly_minutes=1200,
         work_days=0b11111,
         start_date=START,
-        end_date=date(2026, 12, 31),
+        end_date=date(2027, 1, 31),
         pay_cycle=cx.WEEKLY,
         pay_day=5,
+        break_minutes=30,
+        five_or_more=True,
     )
+
+    def shifts(monday: date, missed: int | None) -> tuple[cx.Shift, ...]:
+        return tuple(cx.Shift(monday + timedelta(days=d), 540, 810, 30) for d in range(5) if d != missed)
+
     weeks = [
         cx.WeekLog(
             START + timedelta(weeks=i),
             1200 - (240 if i % 7 == 3 else 0),
             0b11111 if i % 7 != 3 else 0b11011,
             "confirmed",
+            shifts=shifts(START + timedelta(weeks=i), 2 if i % 7 == 3 else None),
         )
         for i in range(52)
     ]
@@ -114,9 +124,11 @@ def run(json_out: bool) -> dict:  # type: ignore[type-arg]
                 weekly_minutes=1200,
                 work_days=["mon", "tue", "wed", "thu", "fri"],
                 start_date=START,
-                end_date=date(2026, 12, 31),
+                end_date=date(2027, 1, 31),
                 pay_cycle="weekly",
                 pay_day=5,
+                break_minutes=30,
+                five_or_more_employees=True,
             )
             say("registering a contract")
             td = svc.contract_typed_data(platform, terms, None)
@@ -140,7 +152,10 @@ def run(json_out: bool) -> dict:  # type: ignore[type-arg]
                 monday = START + timedelta(weeks=i)
                 week = WeekCreate(
                     week_start=monday,
-                    entries=[DailyEntry(date=monday + timedelta(days=d), start="09:00", end="13:00") for d in range(5)],
+                    entries=[
+                        DailyEntry(date=monday + timedelta(days=d), start="09:00", end="13:30", break_minutes=30)
+                        for d in range(5)
+                    ],
                 )  # type: ignore[arg-type]
                 wtd = svc.week_typed_data(platform, cid, week, None)
                 recorded = svc.record_week(

@@ -15,15 +15,26 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 from eth_utils import keccak
 
 from tests.conftest import BUILD_DIR, free_port
+from tests.helpers import bearer, sign_in
 
 pytestmark = pytest.mark.slow
 
 
 def doc_hash(n: int | str) -> str:
     return "0x" + keccak(text=f"durable {n}").hex()
+
+
+#: The embedded chain's development operator: it holds Notary.NOTARY_ROLE.
+OPERATOR = Account.from_key("0x" + "00" * 31 + "01")
+
+
+def operator_headers(url: str) -> dict[str, str]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        return bearer(sign_in(client, OPERATOR))
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -62,10 +73,11 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
     proc, url = start_server(data_dir)
     acknowledged: list[dict] = []
     stop_at = 40
+    auth = operator_headers(url)
 
     def write(i: int) -> None:
         try:
-            r = httpx.post(f"{url}/notary/anchors", json={"document_hash": doc_hash(i)}, timeout=30)
+            r = httpx.post(f"{url}/notary/anchors", json={"document_hash": doc_hash(i)}, headers=auth, timeout=30)
         except httpx.HTTPError:
             return  # in flight when the server died: not acknowledged
         if r.status_code == 201:
@@ -91,8 +103,9 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
             assert got.status_code == 200, ack
             assert got.json()["sequence"] == ack["sequence"]
             assert got.json()["block_number"] == ack["block_number"]
-        # The chain goes on where it stopped: the next write gets the next sequence.
-        after = httpx.post(f"{url}/notary/anchors", json={"document_hash": doc_hash("after")}).json()
+        # The chain goes on where it stopped: the next write gets the next sequence. The session
+        # survives the kill too: its key is kept in the data directory.
+        after = httpx.post(f"{url}/notary/anchors", json={"document_hash": doc_hash("after")}, headers=auth).json()
         assert after["sequence"] > max(a["sequence"] for a in acknowledged)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -102,7 +115,9 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
 def test_restart_after_clean_stop_keeps_blocks_state_and_logs(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     proc, url = start_server(data_dir)
-    first = httpx.post(f"{url}/notary/anchors", json={"document_hash": doc_hash("clean")}).json()
+    first = httpx.post(
+        f"{url}/notary/anchors", json={"document_hash": doc_hash("clean")}, headers=operator_headers(url)
+    ).json()
     head = httpx.get(f"{url}/chain").json()["head_block"]
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why.

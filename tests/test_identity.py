@@ -42,6 +42,7 @@ from civic_ledger.identity.auth import (
 from civic_ledger.identity.schemas import NonceOut
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.store import open_store
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import bearer, error, make_registrar, sign_typed
 
@@ -839,8 +840,8 @@ def test_current_citizen_and_current_agency_dependencies_recheck_the_chain(env: 
     error(client.get("/citizen-only", headers=bearer(citizen_token)), 403, "citizen_suspended")
 
 
-def test_nonce_store_expires_and_burns() -> None:
-    store = NonceStore(ttl_s=0)
+def test_nonce_store_expires_and_burns(tmp_path: Path) -> None:
+    store = NonceStore(open_store(tmp_path / "a"), ttl_s=0)
     nonce, _ = store.issue()
     time.sleep(0.01)
     with pytest.raises(Exception, match="expired") as caught:
@@ -848,7 +849,7 @@ def test_nonce_store_expires_and_burns() -> None:
     assert getattr(caught.value, "code", None) == "siwe_nonce_expired"
     with pytest.raises(Exception, match="already used"):
         store.burn(nonce)
-    small = NonceStore(max_live=3)
+    small = NonceStore(open_store(tmp_path / "b"), max_live=3)
     issued = [small.issue()[0] for _ in range(5)]
     with pytest.raises(Exception, match="not issued"):
         small.burn(issued[0])  # the oldest was dropped when the store was full

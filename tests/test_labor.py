@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 
 from civic_ledger.errors import ContractError
 from civic_ledger.labor import compliance as cx
+from civic_ledger.labor import records, typed
 from civic_ledger.labor import service as svc
 from civic_ledger.labor.router import router as labor_router
+from civic_ledger.labor.schemas import DailyEntry
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from tests.conftest import LiveServer, module_chain, started_platform
@@ -78,6 +80,8 @@ def terms(employer: str, worker: str, **overrides: Any) -> dict[str, Any]:
         "end_date": "2026-12-31",
         "pay_cycle": "weekly",
         "pay_day": 5,
+        "break_minutes": 30,
+        "five_or_more_employees": True,
     }
     base.update(overrides)
     return base
@@ -104,8 +108,19 @@ def register(api: httpx.Client, t: dict[str, Any], employer: LocalAccount, worke
     return out
 
 
-def entries(week_start: date, days: list[int], start: str = "09:00", end: str = "13:00") -> list[dict[str, Any]]:
-    return [{"date": (week_start + timedelta(days=d)).isoformat(), "start": start, "end": end} for d in days]
+def entries(
+    week_start: date, days: list[int], start: str = "09:00", end: str = "13:30", break_minutes: int = 30
+) -> list[dict[str, Any]]:
+    """4 h of work a day (09:00–13:30 with the 30 min break LSA Art. 54 requires)."""
+    return [
+        {
+            "date": (week_start + timedelta(days=d)).isoformat(),
+            "start": start,
+            "end": end,
+            "break_minutes": break_minutes,
+        }
+        for d in days
+    ]
 
 
 def record_week(
@@ -173,7 +188,7 @@ def assert_contract_error(response: httpx.Response, status: int, name: str, **ar
 
 def test_python_typed_data_hashes_to_the_contract_typehashes(lab: Lab) -> None:
     contract = svc.labor(lab.platform)
-    for constant, (primary, types) in svc.TYPEHASH_CONSTANTS.items():
+    for constant, (primary, types) in typed.TYPEHASH_CONSTANTS.items():
         assert getattr(contract.functions, constant)().call() == eip712.typehash(primary, types), constant
 
 
@@ -565,6 +580,8 @@ def engine_terms(**overrides: Any) -> cx.Terms:
         end_date=date(2026, 12, 31),
         pay_cycle=cx.WEEKLY,
         pay_day=5,
+        break_minutes=30,
+        five_or_more=True,
     )
     base.update(overrides)
     return cx.Terms(**base)  # type: ignore[arg-type]
@@ -598,13 +615,13 @@ def test_weekly_holiday_pay_is_owed_at_15_hours_not_at_14_and_a_half() -> None:
     r = cx.check(t, [week(minutes=870, days=0b10101)], [statement(base=149_640)], TABLE, date(2026, 4, 1))
     assert r.periods[0].holiday_owed == 0 and kinds(r) == {}
     assert "under 15 h" in cx.holiday_pay_owed(week(minutes=870, days=0b10101), t, 10_320)[1]
-    # 15 h a week (3 days × 300 min): owed 300 min × ₩10,320 / 60 = ₩51,600
+    # 15 h a week (3 days × 300 min): owed 15 ÷ 40 × 8 = 3 h × ₩10,320 = ₩30,960 (not the 5 h of a day)
     t = engine_terms(daily_minutes=300, weekly_minutes=900, work_days=0b10101)
     r = cx.check(t, [week(minutes=900, days=0b10101)], [statement(base=154_800)], TABLE, date(2026, 4, 1))
-    assert r.periods[0].holiday_owed == 51_600
-    assert kinds(r) == {cx.WEEKLY_HOLIDAY_PAY: 51_600}
+    assert r.periods[0].holiday_owed == 30_960
+    assert kinds(r) == {cx.WEEKLY_HOLIDAY_PAY: 30_960}
     r = cx.check(
-        t, [week(minutes=900, days=0b10101)], [statement(base=154_800, holiday=51_600)], TABLE, date(2026, 4, 1)
+        t, [week(minutes=900, days=0b10101)], [statement(base=154_800, holiday=30_960)], TABLE, date(2026, 4, 1)
     )
     assert kinds(r) == {}
 
@@ -728,7 +745,7 @@ def test_cli_walkthrough_contract_week_statement_check_evidence_verify(lab: Lab,
     cid = json.loads(Path(offer).read_text())["contract_id"]
     assert cid in cli("contract", "submit", offer)
 
-    days = [f"{d} 09:00-13:00" for d in WEEKDAYS]
+    days = [f"{d} 09:00-13:30 30" for d in WEEKDAYS]  # 4 h of work and the 30 min break (Art. 54)
     cli(
         "week",
         "record",
@@ -761,8 +778,26 @@ def test_cli_walkthrough_contract_week_statement_check_evidence_verify(lab: Lab,
     cli("evidence", cid, "--as-of", "2026-04-01", "-o", str(tmp_path / "evidence"))
     assert (tmp_path / "evidence" / "report.html").read_text().count("₩41,280") >= 1
     assert "verified" in cli("verify", str(tmp_path / "evidence" / "bundle.json"))
+    manifest = str(lab.platform.deployment.manifest_path)
     if not lab.platform.chain.is_embedded:  # straight against the node, without the API
-        assert "verified" in cli("verify", str(tmp_path / "evidence" / "bundle.json"), "--rpc", lab.platform.chain.kind)
+        out = cli(
+            "verify",
+            str(tmp_path / "evidence" / "bundle.json"),
+            "--rpc-url",
+            lab.platform.chain.kind,
+            "--manifest",
+            manifest,
+        )
+        assert "verified" in out and "sha256" in out
+        # the old spelling still works
+        assert "verified" in cli(
+            "verify",
+            str(tmp_path / "evidence" / "bundle.json"),
+            "--rpc",
+            lab.platform.chain.kind,
+            "--manifest",
+            manifest,
+        )
     bundle = json.loads((tmp_path / "evidence" / "bundle.json").read_text())
     bundle["statements"][0]["holiday_pay"] = 41_280
     (tmp_path / "forged.json").write_text(json.dumps(bundle))
@@ -792,10 +827,10 @@ def test_paying_what_is_owed_leaves_nothing_owed_and_any_shortfall_is_found_exac
     )
     logged = [week(minutes=minutes, days=worked)]
     owed = cx.check(t, logged, [], TABLE, date(2026, 3, 1)).periods[0]
-    paid_in_full = statement(base=owed.base_owed, holiday=owed.holiday_owed)
+    paid_in_full = statement(base=owed.hours_owed, holiday=owed.holiday_owed)
     assert cx.check(t, logged, [paid_in_full], TABLE, date(2026, 4, 1)).total_amount_owed == 0
-    cut = min(short, owed.base_owed)
-    underpaid = statement(base=owed.base_owed - cut, holiday=owed.holiday_owed)
+    cut = min(short, owed.hours_owed)
+    underpaid = statement(base=owed.hours_owed - cut, holiday=owed.holiday_owed)
     assert cx.check(t, logged, [underpaid], TABLE, date(2026, 4, 1)).total_amount_owed == cut
 
 
@@ -956,3 +991,173 @@ def test_a_malformed_evidence_bundle_is_422_naming_the_field(lab: Lab) -> None:
         r = lab.api.post("/labor/evidence/verify", json=broken)
         assert r.status_code == 422 and r.json()["error"] == "invalid_bundle", (path, r.text)
         assert message in r.json()["message"], (path, r.json()["message"])
+
+
+# ------------------------------------------------------------------ workplace size, shifts and premiums on chain
+
+
+def test_workplace_size_and_break_are_signed_by_both_parties_and_stored_on_chain(lab: Lab) -> None:
+    employer, worker = Account.create(), lab.citizen()
+    t = terms(
+        employer.address,
+        worker.address,
+        five_or_more_employees=False,
+        break_minutes=45,
+        document_hash="0x" + keccak(text="small workplace").hex(),
+    )
+    # the workplace size is a term both must state: leaving it out is a 422 naming it
+    r = lab.api.post("/labor/contracts/typed-data", json={k: v for k, v in t.items() if k != "five_or_more_employees"})
+    assert r.status_code == 422 and "five_or_more_employees" in r.json()["message"], r.text
+    td = ok(lab.api.post("/labor/contracts/typed-data", json=t))
+    assert td["typed_data"]["message"]["fiveOrMoreEmployees"] is False
+    assert td["typed_data"]["message"]["breakMinutes"] == 45
+    assert {"name": "fiveOrMoreEmployees", "type": "bool"} in td["typed_data"]["types"]["LaborContract"]
+    # signatures over "five or more" do not register a contract that says "under five"
+    signed_five = signed_contract(lab.api, {**t, "five_or_more_employees": True}, employer, worker)
+    forged = {**signed_five, "terms": t}
+    forged.pop("_contract_id")
+    r = lab.api.post("/labor/contracts", json=forged)
+    assert r.status_code == 403 and r.json()["error"] == "invalid_signature"
+    fn = svc.labor(lab.platform).functions.registerContract(
+        svc.terms_tuple(svc.TermsCreate(**t)),
+        forged["deadline"],
+        bytes.fromhex(forged["employer_signature"][2:]),
+        bytes.fromhex(forged["worker_signature"][2:]),
+    )
+    with pytest.raises(ContractError) as exc:
+        lab.platform.relayer.transact(fn)
+    assert exc.value.error_name == "LaborRecordsInvalidSignature"
+
+    out = register(lab.api, t, employer, worker)
+    stored = svc.labor(lab.platform).functions.contractOf(bytes.fromhex(out["contract_id"][2:])).call()
+    assert stored[7] is False and stored[11] == 45  # fiveOrMoreEmployees, breakMinutes
+    receipt = lab.platform.chain.w3.eth.get_transaction_receipt(out["registered"]["tx_hash"])
+    (event,) = svc.labor(lab.platform).events.LaborContractRegistered().process_receipt(receipt)
+    assert event["args"]["terms"]["fiveOrMoreEmployees"] is False and event["args"]["terms"]["breakMinutes"] == 45
+    shown = ok(lab.api.get(f"/labor/contracts/{out['contract_id']}"))["terms"]
+    assert shown["five_or_more_employees"] is False and shown["break_minutes"] == 45
+    report = ok(lab.api.get(f"/labor/contracts/{out['contract_id']}/compliance"))
+    night = [r for r in report["rules"] if r["legal_basis"] == "Labour Standards Act Art. 56(3)"]
+    assert night and night[0]["applies"] is False and "fewer than five" in night[0]["reason"]
+
+
+def test_shifts_go_on_chain_and_the_premiums_and_evidence_carry_the_same_figures(lab: Lab) -> None:
+    """Contracted 4 h × Mon–Fri at ₩11,000 in a workplace of five or more. Logged: Mon–Thu 4 h,
+    Fri 6 h (2 h beyond the contract), Sat 22:00–02:30 with a 30 min break (4 h on a day with no
+    contracted hours, all at night), Sun 09:00–13:30 (30 min break) a holiday: 4 h of holiday work.
+    Owed: straight 20 h × 11,000 = 220,000; overtime (2 + 4) h × 16,500 = 99,000; holiday work 4 h ×
+    16,500 = 66,000; night premium 4 h × 5,500 = 22,000; weekly holiday pay 4 h × 11,000 = 44,000.
+    Paid 220,000 + 44,000: 99,000 + 66,000 + 22,000 = 187,000 short."""
+    employer, worker = Account.create(), lab.citizen()
+    t = terms(employer.address, worker.address, hourly_wage=11_000, document_hash="0x" + keccak(text="shifts").hex())
+    cid = register(lab.api, t, employer, worker)["contract_id"]
+    shifts = [
+        *entries(MON, [0, 1, 2, 3]),
+        {"date": "2026-03-06", "start": "09:00", "end": "15:30", "break_minutes": 30},
+        {"date": "2026-03-07", "start": "22:00", "end": "02:30", "break_minutes": 30},
+        {"date": "2026-03-08", "start": "09:00", "end": "13:30", "break_minutes": 30, "holiday": True},
+    ]
+    body = {"week_start": MON.isoformat(), "entries": shifts}
+    td = ok(lab.api.post(f"/labor/contracts/{cid}/weeks/typed-data", json=body))
+    recorded = ok(
+        lab.api.post(
+            f"/labor/contracts/{cid}/weeks",
+            json={**body, "deadline": td["deadline"], "signature": sign_typed(employer, td["typed_data"])},
+        ),
+        201,
+    )
+    assert recorded["minutes_worked"] == (4 * 4 + 6 + 4 + 4) * 60
+    assert recorded["days_worked"] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    assert recorded["entries"][-1] == {**shifts[-1], "start": "09:00:00", "end": "13:30:00"}
+    assert recorded["entries"][5]["end"] == "02:30:00"  # the next morning
+    # the event carries the shifts; each proves against the root the contract computed from them
+    receipt = lab.platform.chain.w3.eth.get_transaction_receipt(recorded["history"][-1]["ref"]["tx_hash"])
+    (event,) = svc.labor(lab.platform).events.WeekRecorded().process_receipt(receipt)
+    night = event["args"]["entries"][5]
+    assert (night["startMinute"], night["endMinute"], night["breakMinutes"], night["holiday"]) == (
+        1320,
+        1590,
+        30,
+        False,
+    )
+    assert event["args"]["entries"][6]["holiday"] is True
+    for proof in recorded["proofs"]:
+        entry = DailyEntry(**proof["entry"])
+        assert (
+            svc.labor(lab.platform)
+            .functions.verifyDailyEntry(
+                bytes.fromhex(cid[2:]),
+                20260302,
+                records.entry_encoding(entry),
+                [bytes.fromhex(p[2:]) for p in proof["proof"]],
+            )
+            .call()
+        )
+    assert ok(confirm_week(lab.api, cid, worker, MON))["status"] == "confirmed"
+    record_statement(lab.api, cid, employer, MON, base=220_000, holiday=44_000)
+
+    report = ok(lab.api.get(f"/labor/contracts/{cid}/compliance", params={"as_of": "2026-03-31"}))
+    found = {f["kind"]: f for f in report["findings"]}
+    assert {k: f["amount_owed"] for k, f in found.items()} == {
+        "overtime_pay_unpaid": 99_000,
+        "holiday_work_pay_unpaid": 66_000,
+        "night_work_premium_unpaid": 22_000,
+    }
+    assert report["total_amount_owed"] == 187_000
+    overtime = found["overtime_pay_unpaid"]
+    assert overtime["legal_basis"] == "Part-time Workers Act Art. 6(3)"
+    assert overtime["details"]["lines"] == [
+        {"hours": 6, "hourly_rate": 11_000, "percent": 150, "rate_per_hour": 16_500, "amount": 99_000}
+    ]
+    assert found["night_work_premium_unpaid"]["legal_basis"] == "Labour Standards Act Art. 56(3)"
+    assert found["night_work_premium_unpaid"]["details"]["hours"] == 4
+    assert found["holiday_work_pay_unpaid"]["details"]["percent"] == 150
+    (period,) = report["periods"]
+    assert (period["base_owed"], period["overtime_owed"], period["holiday_work_owed"]) == (220_000, 99_000, 66_000)
+    assert (period["night_owed"], period["holiday_owed"], period["night_minutes"]) == (22_000, 44_000, 240)
+
+    bundle = ok(lab.api.get(f"/labor/contracts/{cid}/evidence", params={"as_of": "2026-03-31"}))
+    assert bundle["compliance"] == report
+    assert bundle["contract"]["terms"]["five_or_more_employees"] is True
+    assert bundle["weeks"][0]["entries"] == recorded["entries"]
+    assert ok(lab.api.post("/labor/evidence/verify", json=bundle))["ok"] is True
+    page = lab.api.get(f"/labor/contracts/{cid}/evidence.html", params={"as_of": "2026-03-31"}).text
+    assert "₩99,000" in page and "Labour Standards Act Art. 56(3)" in page and "five or more employees" in page
+    assert "2026-03-07 22:00–02:30, 30 min break" in page and "2026-03-08 09:00–13:30, 30 min break, holiday" in page
+    assert "weekly hours ÷ 40 × 8" in page and "daily hours × hourly wage" not in page
+    # turning the holiday into an ordinary day in the bundle's record is caught
+    forged = copy.deepcopy(bundle)
+    (rec,) = [r for r in forged["records"] if r["event"] == "WeekRecorded"]
+    rec["args"]["entries"][6]["holiday"] = False
+    result = ok(lab.api.post("/labor/evidence/verify", json=forged))
+    assert result["ok"] is False and any("arguments on chain differ" in p for p in result["problems"])
+
+
+def test_a_shift_that_is_not_a_shift_of_the_week_is_refused(lab: Lab) -> None:
+    employer, worker = Account.create(), lab.citizen()
+    t = terms(employer.address, worker.address, document_hash="0x" + keccak(text="bad shifts").hex())
+    cid = register(lab.api, t, employer, worker)["contract_id"]
+    overlapping = entries(MON, [0]) + [{"date": "2026-03-02", "start": "13:00", "end": "15:00"}]
+    r = lab.api.post(
+        f"/labor/contracts/{cid}/weeks/typed-data", json={"week_start": "2026-03-02", "entries": overlapping}
+    )
+    assert r.status_code == 422 and r.json()["error"] == "invalid_entry" and "overlaps" in r.json()["message"]
+    r = lab.api.post(
+        f"/labor/contracts/{cid}/weeks/typed-data",
+        json={
+            "week_start": "2026-03-02",
+            "entries": [{"date": "2026-03-02", "start": "09:00", "end": "10:00", "break_minutes": 60}],
+        },
+    )
+    assert r.status_code == 422 and "not shorter than the shift" in r.json()["message"]
+    # the contract checks the shifts itself (relayed directly, bypassing the API)
+    fn = svc.labor(lab.platform).functions.recordWeek(
+        bytes.fromhex(cid[2:]),
+        (20260302, 0, [(20260302, 540, 600, 0, False), (20260302, 570, 700, 0, False)]),
+        2**40,
+        b"\x00" * 65,
+    )
+    with pytest.raises(ContractError) as exc:
+        lab.platform.relayer.transact(fn)
+    assert exc.value.error_name == "LaborRecordsInvalidEntry" and exc.value.error_args["index"] == 1
+    assert exc.value.status == 422

@@ -15,6 +15,7 @@ from civic_ledger.platform.compiler import compile_contracts
 from civic_ledger.platform.deploy import manifest_path
 from civic_ledger.platform.runtime import Platform
 from tests.conftest import make_settings
+from tests.helpers import bearer, sign_in
 
 
 def doc_hash(n: int | str) -> str:
@@ -22,6 +23,13 @@ def doc_hash(n: int | str) -> str:
 
 
 # -- compiler ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notary(api: httpx.Client, platform: Platform) -> httpx.Client:
+    """``api`` signed in as the operator, who holds ``Notary.NOTARY_ROLE`` (anchoring spends its gas)."""
+    api.headers.update(bearer(sign_in(api, platform.operator)))
+    return api
 
 
 def test_two_clean_builds_give_identical_bytecode(tmp_path: Path) -> None:
@@ -143,34 +151,34 @@ def test_health_and_chain(api: httpx.Client, platform: Platform) -> None:
     assert api.get("/openapi.json").status_code == 200
 
 
-def test_anchor_through_the_api_and_errors_are_4xx_json(api: httpx.Client) -> None:
-    created = api.post("/notary/anchors", json={"document_hash": doc_hash(1), "kind": "audit-trail"})
+def test_anchor_through_the_api_and_errors_are_4xx_json(notary: httpx.Client) -> None:
+    created = notary.post("/notary/anchors", json={"document_hash": doc_hash(1), "kind": "audit-trail"})
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["sequence"] == 1 and body["tx_hash"].startswith("0x")
-    assert api.get(f"/notary/anchors/{doc_hash(1)}").json()["block_number"] == body["block_number"]
+    assert notary.get(f"/notary/anchors/{doc_hash(1)}").json()["block_number"] == body["block_number"]
 
-    again = api.post("/notary/anchors", json={"document_hash": doc_hash(1)})
+    again = notary.post("/notary/anchors", json={"document_hash": doc_hash(1)})
     assert again.status_code == 409
     assert again.json()["error"] == "NotaryAlreadyAnchored"
     assert "sequence=1" in again.json()["message"]
 
-    bad = api.post("/notary/anchors", json={"document_hash": "0x1234"})
+    bad = notary.post("/notary/anchors", json={"document_hash": "0x1234"})
     assert bad.status_code == 422
     assert bad.json()["error"] == "invalid_input"
     assert "document_hash" in bad.json()["message"] and "32 bytes" in bad.json()["message"]
 
-    missing = api.get(f"/notary/anchors/{doc_hash('never')}")
+    missing = notary.get(f"/notary/anchors/{doc_hash('never')}")
     assert missing.status_code == 404 and missing.json()["error"] == "anchor_not_found"
 
 
 def test_fifty_concurrent_relayed_transactions_are_all_mined_with_distinct_nonces(
-    api: httpx.Client, platform: Platform
+    notary: httpx.Client, platform: Platform
 ) -> None:
     start_nonce = platform.chain.w3.eth.get_transaction_count(platform.operator.address)
 
     def anchor(i: int) -> httpx.Response:
-        return api.post("/notary/anchors", json={"document_hash": doc_hash(f"concurrent {i}")})
+        return notary.post("/notary/anchors", json={"document_hash": doc_hash(f"concurrent {i}")})
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(anchor, range(50)))
@@ -277,56 +285,58 @@ def test_custom_error_with_a_single_string_argument_keeps_its_name(platform: Pla
     assert mined.value.error_name == "ThrowerFailed"
 
 
-def test_read_only_json_rpc_endpoint_serves_standard_clients(api: httpx.Client, platform: Platform) -> None:
+def test_read_only_json_rpc_endpoint_serves_standard_clients(notary: httpx.Client, platform: Platform) -> None:
     from web3 import HTTPProvider, Web3
 
-    created = api.post("/notary/anchors", json={"document_hash": doc_hash("rpc")}).json()
-    w3 = Web3(HTTPProvider(f"{api.base_url}/rpc"))
+    created = notary.post("/notary/anchors", json={"document_hash": doc_hash("rpc")}).json()
+    w3 = Web3(HTTPProvider(f"{notary.base_url}/rpc"))
     assert w3.eth.chain_id == platform.chain.chain_id
     assert w3.eth.block_number == platform.chain.head()
     notary_address = platform.deployment.address("Notary")
-    notary = w3.eth.contract(address=notary_address, abi=platform.build.artifact("Notary").abi)
-    assert notary.functions.anchorCount().call() == 1
+    contract = w3.eth.contract(address=notary_address, abi=platform.build.artifact("Notary").abi)
+    assert contract.functions.anchorCount().call() == 1
     receipt = w3.eth.get_transaction_receipt(created["tx_hash"])
     assert receipt["status"] == 1 and receipt["blockNumber"] == created["block_number"]
-    (log,) = notary.events.DocumentAnchored().get_logs(from_block=0)
+    (log,) = contract.events.DocumentAnchored().get_logs(from_block=0)
     assert "0x" + log["args"]["documentHash"].hex() == doc_hash("rpc")
     assert bytes(w3.eth.get_code(notary_address)) == bytes(platform.chain.w3.eth.get_code(notary_address))
     # Reverts come back as standard JSON-RPC errors with the revert data.
     with pytest.raises(Exception) as caught:
-        notary.functions.anchor(b"\0" * 32, b"\0" * 32).call({"from": platform.operator.address})
+        contract.functions.anchor(b"\0" * 32, b"\0" * 32).call({"from": platform.operator.address})
     assert "0x" in str(caught.value) or "revert" in str(caught.value).lower()
     # Anything that would sign or send is refused.
-    refused = api.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction", "params": [{}]}).json()
+    refused = notary.post(
+        "/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction", "params": [{}]}
+    ).json()
     assert refused["error"]["code"] == -32601 and "read-only" in refused["error"]["message"]
-    batch = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]).json()
+    batch = notary.post("/rpc", json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}]).json()
     assert batch[0]["result"] == hex(platform.chain.chain_id)
 
 
-def test_malformed_bodies_and_hex_are_422_naming_the_problem(api: httpx.Client) -> None:
+def test_malformed_bodies_and_hex_are_422_naming_the_problem(notary: httpx.Client) -> None:
     """Bad input is a 422 that says what is wrong: not a 500, not "1: JSON decode error"."""
-    broken = api.post("/notary/anchors", content=b'{"document_hash": ', headers={"content-type": "application/json"})
+    broken = notary.post("/notary/anchors", content=b'{"document_hash": ', headers={"content-type": "application/json"})
     assert broken.status_code == 422 and broken.json()["error"] == "invalid_input"
     assert "not valid JSON" in broken.json()["message"] and broken.json()["details"][0]["field"] == "body"
 
-    form = api.post("/notary/anchors", content=b"document_hash=0x12", headers={"content-type": "text/plain"})
+    form = notary.post("/notary/anchors", content=b"document_hash=0x12", headers={"content-type": "text/plain"})
     assert form.status_code == 422 and "Content-Type: application/json" in form.json()["message"]
-    array = api.post("/notary/anchors", json=[doc_hash(2)])
+    array = notary.post("/notary/anchors", json=[doc_hash(2)])
     assert array.status_code == 422 and "must be a JSON object" in array.json()["message"]
 
     # Whitespace inside the hex was accepted (bytes.fromhex skips it) and echoed back as "0xab ab ...".
     spaced = "0x" + " ".join(["ab"] * 32)
-    r = api.post("/notary/anchors", json={"document_hash": spaced})
+    r = notary.post("/notary/anchors", json={"document_hash": spaced})
     assert r.status_code == 422 and "not hexadecimal" in r.json()["message"], r.text
-    r = api.get("/notary/anchors/0x" + "ab%20" * 31 + "ab")
+    r = notary.get("/notary/anchors/0x" + "ab%20" * 31 + "ab")
     assert r.status_code == 422 and "not hexadecimal" in r.json()["message"], r.text
-    odd = api.post("/notary/anchors", json={"document_hash": "0x" + "a" * 63})
+    odd = notary.post("/notary/anchors", json={"document_hash": "0x" + "a" * 63})
     assert odd.status_code == 422 and "odd number of hex digits" in odd.json()["message"]
 
 
-def test_a_body_json_can_not_read_is_a_4xx_saying_why(api: httpx.Client) -> None:
+def test_a_body_json_can_not_read_is_a_4xx_saying_why(notary: httpx.Client) -> None:
     for content in (b'{"document_hash": ' + b"9" * 5000 + b"}", b'{"document_hash": "\xff\xfe"}'):
-        r = api.post("/notary/anchors", content=content, headers={"content-type": "application/json"})
+        r = notary.post("/notary/anchors", content=content, headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["error"] == "invalid_input", r.text
         assert "could not be read as JSON" in r.json()["message"]
 
@@ -352,17 +362,19 @@ def test_embedded_chain_time_follows_the_wall_clock_between_transactions(platfor
 
 
 @pytest.mark.parametrize("chain_url", ["embedded"], indirect=True)
-def test_deeply_nested_or_huge_bodies_are_refused_before_parsing(api: httpx.Client) -> None:
+def test_deeply_nested_or_huge_bodies_are_refused_before_parsing(notary: httpx.Client) -> None:
     # py-evm raises the recursion limit to 100,000: parsing this would overflow the C stack.
     deep = b'{"document_hash":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    r = api.post("/notary/anchors", content=deep, headers={"content-type": "application/json"})
+    r = notary.post("/notary/anchors", content=deep, headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert "nested deeper than 64 levels" in r.json()["message"]
-    huge = api.post("/notary/anchors", content=b" " * (9 * 1024 * 1024), headers={"content-type": "application/json"})
+    huge = notary.post(
+        "/notary/anchors", content=b" " * (9 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
     assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
-    assert api.get("/health").json()["status"] == "ok"  # the server is still up
+    assert notary.get("/health").json()["status"] == "ok"  # the server is still up
     # Brackets inside strings do not count.
-    ok = api.post(
+    ok = notary.post(
         "/notary/anchors", json={"document_hash": doc_hash("brackets"), "kind": "doc"}, headers={"x": "[" * 10}
     )
     assert ok.status_code == 201
@@ -399,7 +411,7 @@ def test_rpc_refuses_non_json_numbers_and_empty_or_huge_batches(api: httpx.Clien
         assert r.json()["error"]["code"] == -32700 and constant.lstrip("-") in r.json()["error"]["message"]
     r = api.post("/rpc", content="[]", headers=headers)
     assert r.json()["error"] == {"code": -32600, "message": "invalid request: the batch is empty"}
-    r = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(1001)])
-    assert r.json()["error"]["code"] == -32600 and "at most 1000" in r.json()["error"]["message"]
+    r = api.post("/rpc", json=[{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(101)])
+    assert r.json()["error"]["code"] == -32600 and "at most 100" in r.json()["error"]["message"]
     r = api.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
     assert r.json()["result"].startswith("0x")

@@ -27,9 +27,10 @@ from web3.logs import DISCARD
 from civic_ledger.errors import ContractError
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.trust import TrustedDeployment
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import service
-from civic_ledger.voting.recount import recount_rpc
+from civic_ledger.voting.recount import recount_rpc, recount_trusted
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import assert_error, grant_role, make_registrar, register_citizen, suspend_citizen, travel
 
@@ -739,9 +740,11 @@ def test_recount_equals_the_published_result(env: Env, tmp_path: Path) -> None:
     env.vote(pid, env.citizens[1], options=[0, 2])  # replaced
     # running tally (not yet final)
     platform = env.platform
-    address = platform.deployment.address("MVoting")
-    running = recount_rpc(platform.chain.w3, pid, address=address)
+    server = TrustedDeployment.from_platform(platform)
+    running = recount_trusted(server, pid)
     assert running.published_source == "tallyOf" and running.matches, running.problems
+    assert running.deployment["manifest"] == "server deployment"
+    assert running.deployment["contracts"] == {"MVoting": platform.deployment.address("MVoting")}
     env.travel(65)
     published = env.api.post(f"/voting/polls/{pid}/finalize").json()
     counts = [o["count"] for o in published["options"]]
@@ -750,15 +753,12 @@ def test_recount_equals_the_published_result(env: Env, tmp_path: Path) -> None:
     for poll_id in [pid, *(env.extra[k] for k in ("sealed_poll", "ranked_poll") if k in env.extra)]:
         if env.anvil_url is not None:
             result = recount_rpc(env.anvil_url, poll_id, manifest=manifest)  # only the node URL + the manifest
+            assert result.deployment["manifest"] == str(manifest)
         else:
-            result = recount_rpc(platform.chain.w3, poll_id, address=address)
+            result = recount_trusted(server, poll_id)
         assert result.matches, result.problems
         assert result.created.block_number >= platform.deployment.entries["MVoting"]["block"]
-    final = (
-        recount_rpc(env.anvil_url or platform.chain.w3, pid, manifest=manifest)
-        if env.anvil_url
-        else recount_rpc(platform.chain.w3, pid, address=address)
-    )
+    final = recount_rpc(env.anvil_url, pid, manifest=manifest) if env.anvil_url else recount_trusted(server, pid)
     assert final.published_source == "PollFinalized" and final.recomputed_counts == counts and final.ballots == 2
 
     if env.anvil_url is not None:

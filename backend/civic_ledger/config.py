@@ -34,6 +34,30 @@ class Settings(BaseSettings):
     receipt_timeout_s: float = Field(120.0, description="How long to wait for a transaction to be mined.")
     session_secret: SecretStr | None = Field(None, description="HMAC key of session tokens (random if unset).")
     public_url: str = Field("http://127.0.0.1:8000", description="Origin used in Sign-In with Ethereum messages.")
+    allow_agency_citizens: bool = Field(
+        False,
+        description="Allow a key that holds an agency role (any `*_ROLE` or admin role of a deployed contract) "
+        "to be registered as, recovered to or rotated to a citizen. Off by default: an agency key could then "
+        "vote or earn mileage. CitizenRegistry refuses a registrar's own key on chain whatever this says.",
+    )
+
+    # -- /rpc: reads for untrusted callers ---------------------------------------------------
+    rpc_gas_cap: int = Field(25_000_000, ge=21_000, description="Most gas one `eth_call` on /rpc may use.")
+    rpc_call_time_s: float = Field(2.0, gt=0, description="Wall-clock limit of one `eth_call` on /rpc (embedded).")
+    rpc_request_time_s: float = Field(10.0, gt=0, description="Wall-clock budget of one /rpc request (a batch).")
+    rpc_request_gas: int = Field(100_000_000, ge=21_000, description="Gas budget of all `eth_call`s of one request.")
+    rpc_max_batch: int = Field(100, ge=1, le=10_000, description="Most calls in one /rpc batch.")
+    rpc_max_log_blocks: int = Field(10_000, ge=1, description="Widest block range of one `eth_getLogs` on /rpc.")
+    rpc_readers: int = Field(4, ge=1, le=64, description="/rpc reads running at once (embedded chain).")
+
+    # -- rate limits (token buckets: a sustained rate per second and a burst) ------------------
+    rate_limits: bool = Field(True, description="Refuse floods with 429 before any work or gas is spent.")
+    rate_write_ip: tuple[float, int] = Field((50.0, 500), description="Writes (POST/PUT/PATCH/DELETE) per client IP.")
+    rate_write_actor: tuple[float, int] = Field(
+        (20.0, 200), description="Relayed writes per signed-in actor (session)."
+    )
+    rate_nonce_ip: tuple[float, int] = Field((2.0, 30), description="`GET /auth/nonce` per client IP.")
+    rate_rpc_ip: tuple[float, int] = Field((50.0, 500), description="`/rpc` requests per client IP.")
 
     @field_validator("chain")
     @classmethod

@@ -52,6 +52,20 @@ class Unauthorized(CivicLedgerError):
     code = "unauthorized"
 
 
+class RateLimited(CivicLedgerError):
+    """Too many requests from one client or actor: nothing was done, nothing was spent."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class ServiceBusy(CivicLedgerError):
+    """Every slot for this kind of work is taken: retry shortly."""
+
+    status = 503
+    code = "service_busy"
+
+
 class ConfigError(CivicLedgerError):
     """Bad configuration: reported as one line at start-up."""
 

@@ -11,6 +11,7 @@ from civic_ledger import __version__
 from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.api.limits import BodyLimits
+from civic_ledger.api.ratelimit import RateLimits
 from civic_ledger.audit.router import router as audit_router
 from civic_ledger.config import Settings, get_settings
 from civic_ledger.credentials.router import router as credentials_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodyLimits)
+    app.add_middleware(RateLimits)  # outermost: a flood is refused before its body is even read
     app.include_router(system.router)
     app.include_router(rpc.router)
     app.include_router(notary_router)

@@ -120,6 +120,11 @@ interface ICitizenRegistry {
     error CitizenRegistryInvalidSignature(address expectedSigner);
     /// @notice `account` is currently bound to a citizen.
     error CitizenRegistryAlreadyRegistered(address account);
+    /// @notice A registrar tried to bind its own key `account` to a citizen (register it, or recover
+    /// a citizen's identity to it): an agency key can not also act as a citizen (vote, earn mileage).
+    /// @param account the registrar's address, given as the citizen's (new) account
+    /// @custom:http 403
+    error CitizenRegistryRegistrarAccountForbidden(address account);
     /// @notice `account` was bound to a citizen before and was rotated away: it can never be bound again.
     error CitizenRegistryAccountUsed(address account);
     /// @notice `account` is not bound to any citizen.
@@ -169,7 +174,7 @@ interface ICitizenRegistry {
     /// @notice Registers a citizen and binds it to `account`; the new id is `citizenCount()`.
     /// Signed by `registrar` as
     /// `RegisterCitizen(address account,uint8 district,uint16 birthYear,uint8 residency,bytes32 recordHash,address registrar,uint256 nonce,uint256 deadline)`.
-    /// @param account the citizen's address; never bound before
+    /// @param account the citizen's address; never bound before, and not `registrar` itself
     /// @param district district code 1..25
     /// @param birthYear 1900..current year
     /// @param residency {Residency} code 1..3
@@ -227,7 +232,7 @@ interface ICitizenRegistry {
     /// in-person check, when the old key is lost. The old address is retired for good. Signed by
     /// `registrar` as
     /// `RecoverKey(uint256 citizenId,address newAccount,address registrar,uint256 nonce,uint256 deadline)`.
-    /// @param newAccount never bound before
+    /// @param newAccount never bound before, and not `registrar` itself
     function recoverKey(
         uint256 citizenId,
         address newAccount,

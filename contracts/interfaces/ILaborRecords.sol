@@ -5,8 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice Labour contracts co-signed by employer and worker, weekly work logs confirmed or
 /// disputed by the worker, and wage statements, so that a worker can later prove what was agreed,
 /// what was worked and what was paid. The compliance checks (minimum wage, weekly holiday pay,
-/// late payment) run off chain on these records; the contract itself rejects a contract that
-/// lacks a required term or pays below the minimum wage of its start year.
+/// overtime, night and holiday premiums, breaks, late payment) run off chain on these records;
+/// the contract itself rejects a contract that lacks a required term or pays below the minimum
+/// wage of its start year, and a week whose shifts are not shifts of that week.
 /// @dev No personal data on chain: the worker is the address of an active citizen (see
 /// {ICitizenRegistry}), the employer an address, the document, the workplace and the wage
 /// statement are hashes; names and texts stay off chain.
@@ -43,19 +44,25 @@ interface ILaborRecords {
     }
 
     /// @notice The terms of a labour contract that the checks need; both parties sign them as
-    /// `LaborContract(address employer,address worker,bytes32 documentHash,bytes32 workplaceId,uint32 hourlyWage,uint16 dailyMinutes,uint16 weeklyMinutes,uint8 workDays,uint32 startDate,uint32 endDate,uint8 payCycle,uint8 payDay,uint256 deadline)`.
+    /// `LaborContract(address employer,address worker,bytes32 documentHash,bytes32 workplaceId,uint32 hourlyWage,uint16 dailyMinutes,uint16 weeklyMinutes,uint8 workDays,uint32 startDate,uint32 endDate,uint8 payCycle,uint8 payDay,uint16 breakMinutes,bool fiveOrMoreEmployees,uint256 deadline)`.
     /// @param employer the employer's address (a business key)
     /// @param worker the worker's address (an active citizen)
     /// @param documentHash hash of the full signed contract document (keccak-256 or SHA-256)
     /// @param workplaceId salted hash identifying the workplace
     /// @param hourlyWage KRW per hour
-    /// @param dailyMinutes contracted working time per working day, in minutes (1 … 1440)
+    /// @param dailyMinutes contracted working time per working day, in minutes (1 … 1440), breaks excluded
     /// @param weeklyMinutes contracted working time per week, in minutes (1 … 10080); 870 = 14.5 h
     /// @param workDays contracted working days, bit 0 = Monday … bit 6 = Sunday (1 … 127)
     /// @param startDate first day of the contract, yyyymmdd
     /// @param endDate last day of the contract, yyyymmdd (99991231 for an open-ended contract)
     /// @param payCycle {PayCycle} code 1 or 2
     /// @param payDay weekday 1 … 7 (weekly) or day of month 1 … 31 (monthly)
+    /// @param breakMinutes contracted break per working day, in minutes (0 … 1440); unpaid. The
+    ///        Labour Standards Act Art. 54 requires 30 min per 4 h worked and 1 h per 8 h; a
+    ///        contract below that is registered (the terms are evidence) and reported by the checks
+    /// @param fiveOrMoreEmployees whether the workplace ordinarily has five or more employees: it
+    ///        decides whether the overtime, night and holiday premiums (LSA Art. 56, Part-time
+    ///        Workers Act Art. 6(3)) apply; signed by both parties with the rest of the terms
     struct Terms {
         address employer;
         address worker;
@@ -69,6 +76,8 @@ interface ILaborRecords {
         uint32 endDate;
         uint8 payCycle;
         uint8 payDay;
+        uint16 breakMinutes;
+        bool fiveOrMoreEmployees;
     }
 
     /// @notice A registered contract, as returned by {contractOf} (all zero when unknown).
@@ -80,26 +89,44 @@ interface ILaborRecords {
         uint8 workDays;
         uint8 payCycle;
         uint8 payDay;
+        bool fiveOrMoreEmployees;
         address worker;
         uint32 startDate;
         uint32 endDate;
+        uint16 breakMinutes;
         bytes32 documentHash;
     }
 
-    /// @notice A weekly work log summary, signed by the employer as
+    /// @notice One shift of a work week (a daily entry). Break time is not working time.
+    /// @param date the day the shift starts, yyyymmdd (within the week)
+    /// @param startMinute minutes after that day's midnight the shift starts (0 … 1439)
+    /// @param endMinute minutes after that day's midnight the shift ends; above 1440 for a shift
+    ///        that ends the next day (22:00–06:00 is 1320–1800); at most `startMinute + 1440`
+    /// @param breakMinutes unpaid break taken during the shift (less than the shift's length)
+    /// @param holiday whether the day is a holiday (a paid weekly or public holiday) for this
+    ///        worker: its hours are holiday work (LSA Art. 56(2))
+    struct DayEntry {
+        uint32 date;
+        uint16 startMinute;
+        uint16 endMinute;
+        uint16 breakMinutes;
+        bool holiday;
+    }
+
+    /// @notice A week's shifts, recorded by the employer. The contract derives the week's summary
+    /// from the entries — `minutesWorked` (the sum of shift lengths minus breaks), `daysWorked`
+    /// (bit i = `weekStart + i`) and `entriesRoot` — and the employer signs that summary as
     /// `RecordWeek(bytes32 contractId,uint32 weekStart,uint32 minutesWorked,uint8 daysWorked,bytes32 entriesRoot,uint8 revision,uint256 deadline)`.
     /// @param weekStart the Monday of the week, yyyymmdd
-    /// @param minutesWorked total minutes worked in the week
-    /// @param daysWorked days worked, bit 0 = `weekStart` (Monday) … bit 6 = Sunday
-    /// @param entriesRoot Merkle root (OpenZeppelin sorted-pair, double-hashed leaves) of the
-    ///        daily entries `abi.encode(uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes)`
     /// @param revision 0 for the first record of the week, previous + 1 after a dispute
+    /// @param entries the shifts, in time order and not overlapping (each starts at or after the
+    ///        previous one ends); `entriesRoot` is their Merkle root (OpenZeppelin sorted-pair,
+    ///        double-hashed leaves `abi.encode(uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes, bool holiday)`,
+    ///        an odd node moved up as is), zero for a week without entries
     struct WeekLog {
         uint32 weekStart;
-        uint32 minutesWorked;
-        uint8 daysWorked;
-        bytes32 entriesRoot;
         uint8 revision;
+        DayEntry[] entries;
     }
 
     /// @notice A stored week, as returned by {weekOf}.
@@ -155,14 +182,16 @@ interface ILaborRecords {
         bytes32 indexed contractId, address indexed employer, address indexed worker, Terms terms
     );
 
-    /// @notice The employer recorded (revision 0) or re-recorded a week.
+    /// @notice The employer recorded (revision 0) or re-recorded a week, with its shifts (the
+    /// checks of night, holiday and overtime work and of breaks need them; no personal data).
     event WeekRecorded(
         bytes32 indexed contractId,
         uint32 indexed weekStart,
         uint8 revision,
         uint32 minutesWorked,
         uint8 daysWorked,
-        bytes32 entriesRoot
+        bytes32 entriesRoot,
+        DayEntry[] entries
     );
 
     /// @notice The worker confirmed revision `revision` of the week.
@@ -223,6 +252,13 @@ interface ILaborRecords {
     error LaborRecordsOutsideContract(bytes32 contractId, uint32 date);
     /// @notice The week's days or minutes are out of range (days bitmask > 127, minutes > 10080).
     error LaborRecordsInvalidWeek(uint32 weekStart, uint32 minutesWorked, uint8 daysWorked);
+    /// @notice Entry `index` of the week is not a shift of that week: its date is outside the week,
+    /// it starts before the previous entry ends, `startMinute` ≥ 1440, `endMinute` is not after
+    /// `startMinute` (or more than 24 h after it), or the break is not shorter than the shift.
+    /// @custom:http 422
+    error LaborRecordsInvalidEntry(
+        uint32 weekStart, uint256 index, uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes
+    );
     /// @notice The week was already recorded and is not disputed, so it can not be recorded again.
     error LaborRecordsWeekAlreadyRecorded(bytes32 contractId, uint32 weekStart, WeekStatus status);
     /// @notice The message names revision `given`, the record expects `expected`.
@@ -288,8 +324,9 @@ interface ILaborRecords {
         bytes calldata workerSignature
     ) external returns (bytes32 contractId);
 
-    /// @notice The employer records a week's summary (signed `RecordWeek`). Revision 0 for a new
-    /// week; after a dispute, the previous revision + 1.
+    /// @notice The employer records a week's shifts (signed `RecordWeek` over the summary the
+    /// contract derives from them, see {WeekLog}). Revision 0 for a new week; after a dispute, the
+    /// previous revision + 1.
     function recordWeek(bytes32 contractId, WeekLog calldata log, uint256 deadline, bytes calldata employerSignature)
         external;
 
@@ -334,7 +371,7 @@ interface ILaborRecords {
     /// year's value for a year after the table; reverts {LaborRecordsMinimumWageUnknown} before it.
     function minimumWageOf(uint16 year) external view returns (uint32);
 
-    /// @notice Whether `entry` (`abi.encode(uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes)`)
+    /// @notice Whether `entry` (`abi.encode(uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes, bool holiday)`)
     /// is one of the daily entries of the week's current revision.
     function verifyDailyEntry(bytes32 contractId, uint32 weekStart, bytes calldata entry, bytes32[] calldata proof)
         external

@@ -5,11 +5,20 @@ endpoint lets the chain-only tools (``voting recount``, ``credentials verify``, 
 ``labor verify``) and any standard client (web3, ethers, cast) read it at
 ``http://HOST:PORT/rpc``. Only reads are served: nothing that signs, sends or changes state.
 For trust that does not depend on the city's server, point those tools at a node of your own.
+
+The endpoint is open to anyone, so every request is bounded (settings ``rpc_*``): an ``eth_call``
+gets at most ``rpc_gas_cap`` gas and, on the embedded chain, ``rpc_call_time_s`` of wall time; a
+request (a batch) at most ``rpc_max_batch`` calls, ``rpc_request_gas`` gas and
+``rpc_request_time_s``; an ``eth_getLogs`` at most ``rpc_max_log_blocks`` blocks. On the embedded
+chain the reads run on read-only snapshots of the store, never under the chain's lock, so a slow
+read can not stall writes or the API's own reads (:class:`civic_ledger.platform.chain.UntrustedReads`).
 """
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +27,8 @@ from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
 
 from civic_ledger.api.deps import PlatformDep
+from civic_ledger.errors import ServiceBusy
+from civic_ledger.platform.embedded import CallLimitExceeded
 
 router = APIRouter(tags=["system"])
 
@@ -105,7 +116,78 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
-def _handle(platform: Any, call: Any) -> dict[str, Any]:
+#: JSON-RPC error code for a limit of this server (EIP-1474 "limit exceeded").
+LIMIT_EXCEEDED = -32005
+
+
+@dataclass
+class _Budget:
+    """What is left of one request's allowance."""
+
+    gas: int
+    deadline: float
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+
+def _block_number(platform: Any, tag: Any, provider: Any) -> int | None:
+    """A block tag or hex quantity as a number (None when it can not be told)."""
+    if tag is None or tag in ("latest", "pending", "safe", "finalized"):
+        response = provider.make_request("eth_blockNumber", [])
+        result = response.get("result")
+        return int(result, 16) if isinstance(result, str) else int(result) if result is not None else None
+    if tag == "earliest":
+        return 0
+    if isinstance(tag, str) and tag.startswith("0x"):
+        return int(tag, 16)
+    if isinstance(tag, int):
+        return tag
+    return None
+
+
+def _limit(platform: Any, request_id: Any, method: str, params: list[Any], budget: _Budget, provider: Any) -> Any:
+    """The call with this server's limits applied, or the JSON-RPC error refusing it."""
+    settings = platform.settings
+    if method == "eth_call" and params and isinstance(params[0], dict):
+        call = dict(params[0])
+        if "input" in call:  # the execution-API name; eth-tester and older clients say `data`
+            data = call.pop("input")
+            call.setdefault("data", data)
+        try:
+            asked = _quantity(call["gas"]) if "gas" in call else settings.rpc_gas_cap
+            gas = min(int(asked), settings.rpc_gas_cap)
+        except (TypeError, ValueError):
+            return _error(request_id, -32602, "invalid params: gas is not a hexadecimal quantity")
+        if gas > budget.gas:
+            return _error(
+                request_id,
+                LIMIT_EXCEEDED,
+                f"the request's gas budget ({settings.rpc_request_gas} for all eth_calls of one request) is spent",
+            )
+        budget.gas -= gas
+        call["gas"] = hex(gas)
+        return [call, *params[1:]]
+    if method == "eth_getLogs" and params and isinstance(params[0], dict):
+        flt = params[0]
+        if "blockHash" in flt:
+            return params
+        try:
+            low = _block_number(platform, flt.get("fromBlock", "latest"), provider)
+            high = _block_number(platform, flt.get("toBlock", "latest"), provider)
+        except ValueError:
+            return _error(request_id, -32602, "invalid params: fromBlock/toBlock is not a block tag or hex quantity")
+        if low is not None and high is not None and high - low + 1 > settings.rpc_max_log_blocks:
+            return _error(
+                request_id,
+                LIMIT_EXCEEDED,
+                f"eth_getLogs over {high - low + 1} blocks: at most {settings.rpc_max_log_blocks} blocks per query "
+                "here; split the range",
+            )
+    return params
+
+
+def _handle(platform: Any, call: Any, budget: _Budget) -> dict[str, Any]:
     if not isinstance(call, dict) or not isinstance(call.get("method"), str):
         return _error(None, -32600, "invalid request: expected an object with a method")
     request_id = call.get("id")
@@ -115,15 +197,30 @@ def _handle(platform: Any, call: Any) -> dict[str, Any]:
         return _error(request_id, -32601, f"method {method} is not served here (read-only endpoint)")
     if not isinstance(params, list):
         return _error(request_id, -32602, "params must be an array")
+    if budget.expired():
+        return _error(
+            request_id,
+            LIMIT_EXCEEDED,
+            f"the request's time budget ({platform.settings.rpc_request_time_s:g} s) is spent",
+        )
     if method == "eth_call" and params and isinstance(params[0], dict) and not params[0].get("from"):
         params = [{**params[0], "from": "0x" + "00" * 20}, *params[1:]]  # optional in JSON-RPC
-    if platform.chain.is_embedded:
-        try:
-            params = _for_tester(method, params)
-        except ValueError:
-            return _error(request_id, -32602, "invalid params: a quantity is not hexadecimal")
     try:
-        response = platform.chain.w3.provider.make_request(method, params)
+        with platform.untrusted.provider(wait_s=max(0.0, budget.deadline - time.monotonic())) as provider:
+            limited = _limit(platform, request_id, method, params, budget, provider)
+            if isinstance(limited, dict):
+                return limited
+            params = limited
+            if platform.chain.is_embedded:
+                try:
+                    params = _for_tester(method, params)
+                except ValueError:
+                    return _error(request_id, -32602, "invalid params: a quantity is not hexadecimal")
+            response = provider.make_request(method, params)
+    except ServiceBusy as exc:
+        return _error(request_id, LIMIT_EXCEEDED, exc.message)
+    except CallLimitExceeded as exc:
+        return _error(request_id, LIMIT_EXCEEDED, str(exc))
     except Exception as exc:  # noqa: BLE001 - reported to the caller as a JSON-RPC error
         from civic_ledger.platform.revert import revert_data_of
 
@@ -136,10 +233,6 @@ def _handle(platform: Any, call: Any) -> dict[str, Any]:
     result = response.get("result")
     # Quantities are hex strings in JSON-RPC; eth-tester hands back Python ints.
     return {"jsonrpc": "2.0", "id": request_id, "result": _plain(result)}
-
-
-#: Most calls one batch may hold (each is a chain read on a worker thread).
-MAX_BATCH = 1000
 
 
 class _NonStandardNumber(ValueError):
@@ -166,13 +259,19 @@ async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
         return JSONResponse(_error(None, -32700, f"parse error: body is not JSON{reason}"))
     from starlette.concurrency import run_in_threadpool
 
+    settings = platform.settings
+    budget = _Budget(gas=settings.rpc_request_gas, deadline=time.monotonic() + settings.rpc_request_time_s)
     if isinstance(body, list):
         if not body:
             return JSONResponse(_error(None, -32600, "invalid request: the batch is empty"))
-        if len(body) > MAX_BATCH:
+        if len(body) > settings.rpc_max_batch:
             return JSONResponse(
-                _error(None, -32600, f"invalid request: a batch holds at most {MAX_BATCH} calls, got {len(body)}")
+                _error(
+                    None,
+                    -32600,
+                    f"invalid request: a batch holds at most {settings.rpc_max_batch} calls, got {len(body)}",
+                )
             )
-        results = [await run_in_threadpool(_handle, platform, call) for call in body]
+        results = [await run_in_threadpool(_handle, platform, call, budget) for call in body]
         return JSONResponse(results)
-    return JSONResponse(await run_in_threadpool(_handle, platform, body))
+    return JSONResponse(await run_in_threadpool(_handle, platform, body, budget))

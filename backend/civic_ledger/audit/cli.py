@@ -1,7 +1,8 @@
 """`civic-ledger audit`: a project's payment trail and reconciliation from any node, without the API.
 
-Only a JSON-RPC URL and the deployment manifest (for the two contract addresses and their code
-hashes) are needed: the auditor can point it at a node of their own choosing.
+Only a JSON-RPC URL and a deployment manifest the auditor trusts (for the two contract addresses,
+checked against the code on the node) are needed: the auditor can point it at a node of their own
+choosing. Every output says which deployment it read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 from rich.table import Table
 
 from civic_ledger.audit.trail import ChainSource, build_trail, reconcile
-from civic_ledger.cli_support import console, err
+from civic_ledger.cli_support import cli_errors, console, data_dir_or_default, err
 
 app = typer.Typer(help="Audit a project's payments from chain data alone.", no_args_is_help=True)
 
@@ -23,19 +24,26 @@ RpcOpt = Annotated[
     str, typer.Option("--rpc-url", envvar="CIVIC_AUDIT_RPC_URL", help="JSON-RPC URL of any node of the chain.")
 ]
 ManifestOpt = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--manifest",
         envvar="CIVIC_AUDIT_MANIFEST",
-        help="Deployment manifest (deployment-<chainId>.json): contract addresses and code hashes.",
+        help="Deployment manifest you trust (deployment-<chainId>.json): contract addresses and code hashes. "
+        "Default: the one for the node's chain id in the data directory (CIVIC_DATA_DIR).",
     ),
 ]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the default manifest is.")]
 
 
-def _source(rpc_url: str, manifest: Path) -> ChainSource:
-    source = ChainSource.from_rpc(rpc_url, manifest)
-    for problem in source.code_problems:
-        err.print(f"[bold red]warning:[/] {problem}", highlight=False)
+def _source(rpc_url: str, manifest: Path | None, data_dir: Path | None) -> ChainSource:
+    with cli_errors():
+        source = ChainSource.from_rpc(rpc_url, manifest, data_dir_or_default(data_dir))
+    d = source.deployment
+    err.print(
+        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
+        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items()),
+        highlight=False,
+    )
     return source
 
 
@@ -43,12 +51,15 @@ def _source(rpc_url: str, manifest: Path) -> ChainSource:
 def trail(
     project: Annotated[int, typer.Argument(help="Project id.")],
     rpc_url: RpcOpt,
-    manifest: ManifestOpt,
+    manifest: ManifestOpt = None,
+    data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (and OUT.manifest.json).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the trail as JSON (rows + manifest).")] = False,
 ) -> None:
     """Every event of PROJECT as CSV (block,time,tx,log_index,event,payer,payee,purpose,amount,claim,evidence,due,late)."""
-    result = build_trail(_source(rpc_url, manifest), project)
+    source = _source(rpc_url, manifest, data_dir)
+    with cli_errors():
+        result = build_trail(source, project)
     text = result.csv_text()
     if out is not None:
         out.write_text(text)
@@ -69,13 +80,17 @@ def trail(
 def reconcile_cmd(
     project: Annotated[int, typer.Argument(help="Project id.")],
     rpc_url: RpcOpt,
-    manifest: ManifestOpt,
+    manifest: ManifestOpt = None,
+    data_dir: DataDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reconciliation as JSON.")] = False,
 ) -> None:
     """Per bucket funded = paid + refunded + balance, per payee claimed vs paid, late interest, escrow check.
 
+    Tokens sent to the escrow outside any project are reported as unattributed (information).
     Exit code 2 when anything does not match."""
-    result = reconcile(_source(rpc_url, manifest), project)
+    source = _source(rpc_url, manifest, data_dir)
+    with cli_errors():
+        result = reconcile(source, project)
     if as_json:
         console.print_json(json.dumps(result))
     else:
@@ -125,8 +140,9 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
         console.print(lt)
     e = r["escrow"]
     console.print(
-        f"escrow: {e['balance_on_chain']:,} won on chain, {e['balance_from_events']:,} from events; credits "
-        f"{e['credits_on_chain']:,} / {e['credits_from_events']:,}",
+        f"escrow: {e['balance_on_chain']:,} won on chain, {e['balance_from_events']:,} attributed by events, "
+        f"{e['unattributed']:,} unattributed; credits {e['credits_on_chain']:,} / {e['credits_from_events']:,}",
         highlight=False,
     )
+    console.print(f"[dim]{e['note']}[/]", highlight=False)
     console.print("[green]reconciled: events and contract state agree[/]" if r["matches"] else "[red]MISMATCH[/]")

@@ -40,6 +40,7 @@ def trail(
             "X-Contract-SubcontractPayments": m["contracts"]["SubcontractPayments"],
             "X-Contract-CivicWon": m["contracts"]["CivicWon"],
             "X-Trail-Blocks": f"{m['from_block']}-{m['to_block']}",
+            "X-Deployment-Manifest-SHA256": m["deployment"]["manifest_sha256"],
             "Content-Disposition": f'attachment; filename="project-{project_id}-trail.csv"',
         }
         return Response(result.csv_text(), media_type="text/csv", headers=headers)
@@ -51,5 +52,7 @@ def trail(
 )
 def reconcile(project_id: int, platform: PlatformDep) -> ReconcileOut:
     """Per bucket funded = paid + refunded + balance (events vs contract state), per payee claimed
-    vs paid vs credited, late lines with interest, and the escrow's token balance."""
+    vs paid vs credited, late lines with interest, and the escrow's token balance (tokens sent to it
+    outside any project are reported as `escrow.unattributed`, not as a mismatch). Addresses are the
+    server's deployment's (`deployment`)."""
     return ReconcileOut.model_validate(service.reconciliation(platform, project_id))

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from civic_ledger.platform.trust import DeploymentRef
+
 
 class TrailRowOut(BaseModel):
     block: int
@@ -29,7 +31,8 @@ class TrailRowOut(BaseModel):
 
 class TrailOut(BaseModel):
     manifest: dict[str, Any] = Field(
-        description="chain_id, contract addresses, block range, row count and `csv_sha256` of the CSV form."
+        description="chain_id, contract addresses, block range, row count, `csv_sha256` of the CSV form and "
+        "`deployment` (the trusted deployment read)."
     )
     rows: list[TrailRowOut]
 
@@ -63,6 +66,12 @@ class ReconcileOut(BaseModel):
     totals: dict[str, int]
     payees: list[PayeeCheck]
     late: list[dict[str, Any]]
-    escrow: dict[str, Any]
-    code_problems: list[str]
-    matches: bool = Field(description="Every bucket and the escrow as a whole agree between events and contract state.")
+    escrow: dict[str, Any] = Field(
+        description="The escrow as a whole: token balance on chain, what every project's events leave in it, "
+        "`unattributed` (balance minus that: tokens sent outside any project, information only) and credits."
+    )
+    deployment: DeploymentRef = Field(description="The trusted deployment the reconciliation read.")
+    matches: bool = Field(
+        description="Every bucket of the project agrees between events and contract state, the escrow holds at least "
+        "what the projects' events leave in it and open credits agree; unattributed tokens do not count."
+    )

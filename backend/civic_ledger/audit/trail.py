@@ -1,8 +1,9 @@
 """Payment trail and reconciliation of a project, derived from chain data alone.
 
 The same functions serve the API (reading through the platform's node) and the auditor's
-command line (reading any JSON-RPC node with only the deployment manifest's addresses), so the
-two report the same rows, totals and CSV hash for the same chain state.
+command line (reading any JSON-RPC node with only the addresses of a deployment manifest the
+auditor trusts, see :mod:`civic_ledger.platform.trust`), so the two report the same rows, totals
+and CSV hash for the same chain state, and both say which deployment they read.
 
 Inputs are the ``SubcontractPayments`` event logs (``eth_getLogs``), block timestamps, and a few
 views at the head block (bucket balances, credits, the escrow's token balance) that the event
@@ -12,10 +13,7 @@ log index): any node can confirm it with ``eth_getTransactionReceipt``.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +23,12 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from hexbytes import HexBytes
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 
-from civic_ledger.errors import ConfigError, NotFound
+from civic_ledger.errors import NotFound
 from civic_ledger.payments.actions import GROUNDS, PURPOSES, ROLES
+from civic_ledger.platform import csvsafe
+from civic_ledger.platform.trust import TrustedDeployment, trusted_from_node
 
 CSV_COLUMNS = [
     "block",
@@ -50,7 +50,10 @@ _LOG_CHUNK = 50_000
 
 @dataclass
 class ChainSource:
-    """Where the trail comes from: a node, the two contract addresses and their ABIs."""
+    """Where the trail comes from: a trusted deployment's node, its two contracts and their ABIs.
+
+    Addresses, the deploy block and ABIs are a :class:`TrustedDeployment`'s (the server's, or a
+    manifest the auditor trusts, checked against the node), and ``deployment`` says which."""
 
     w3: Web3
     chain_id: int
@@ -59,59 +62,29 @@ class ChainSource:
     payments_abi: list[dict[str, Any]]
     token_abi: list[dict[str, Any]]
     from_block: int = 0
-    code_problems: list[str] = field(default_factory=list)
+    deployment: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_trusted(cls, trusted: TrustedDeployment) -> ChainSource:
+        return cls(
+            w3=trusted.w3,
+            chain_id=trusted.chain_id,
+            payments_address=trusted.address("SubcontractPayments"),
+            token_address=trusted.address("CivicWon"),
+            payments_abi=trusted.abi("SubcontractPayments"),
+            token_abi=trusted.abi("CivicWon"),
+            from_block=trusted.deploy_block("SubcontractPayments"),
+            deployment=trusted.describe("SubcontractPayments", "CivicWon").model_dump(),
+        )
 
     @classmethod
     def from_platform(cls, platform: Any) -> ChainSource:
-        d = platform.deployment
-        return cls(
-            w3=platform.chain.w3,
-            chain_id=platform.chain.chain_id,
-            payments_address=d.address("SubcontractPayments"),
-            token_address=d.address("CivicWon"),
-            payments_abi=platform.build.artifact("SubcontractPayments").abi,
-            token_abi=platform.build.artifact("CivicWon").abi,
-            from_block=int(d.entries["SubcontractPayments"]["block"]),
-        )
+        return cls.from_trusted(TrustedDeployment.from_platform(platform))
 
     @classmethod
-    def from_rpc(cls, rpc_url: str, manifest_path: Path, build_dir: Path | None = None) -> ChainSource:
-        """A node URL plus a deployment manifest; the code at each address is checked against it."""
-        from civic_ledger.platform.compiler import PROJECT_ROOT, compile_contracts
-
-        try:
-            manifest = json.loads(Path(manifest_path).read_text())
-            entries = manifest["contracts"]
-            pay, tok = entries["SubcontractPayments"], entries["CivicWon"]
-        except OSError as exc:
-            raise ConfigError(f"manifest {manifest_path} can not be read: {exc.strerror}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"manifest {manifest_path} has no SubcontractPayments/CivicWon entry ({exc})") from None
-        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
-        try:
-            chain_id = int(w3.eth.chain_id)
-        except Exception as exc:  # noqa: BLE001 - refused, DNS, TLS...
-            raise ConfigError(f"cannot reach the Ethereum node at {rpc_url}: {exc}") from None
-        if int(manifest.get("chain_id", -1)) != chain_id:
-            raise ConfigError(
-                f"manifest is for chain id {manifest.get('chain_id')}, the node at {rpc_url} is chain id {chain_id}"
-            )
-        build = compile_contracts(build_dir or PROJECT_ROOT / "build")
-        problems = []
-        for name, entry in (("SubcontractPayments", pay), ("CivicWon", tok)):
-            code = bytes(w3.eth.get_code(to_checksum_address(entry["address"])))
-            if "0x" + Web3.keccak(code).hex().removeprefix("0x") != entry["code_hash"]:
-                problems.append(f"{name} at {entry['address']}: the code on chain is not the code the manifest records")
-        return cls(
-            w3=w3,
-            chain_id=chain_id,
-            payments_address=to_checksum_address(pay["address"]),
-            token_address=to_checksum_address(tok["address"]),
-            payments_abi=build.artifact("SubcontractPayments").abi,
-            token_abi=build.artifact("CivicWon").abi,
-            from_block=int(pay.get("block", 0)),
-            code_problems=problems,
-        )
+    def from_rpc(cls, rpc_url: str, manifest_path: Path | None, data_dir: Path) -> ChainSource:
+        """A node URL plus the manifest the auditor trusts (default: the data dir's for the node's chain id)."""
+        return cls.from_trusted(trusted_from_node(rpc_url, manifest_path, data_dir))
 
     def payments(self) -> Any:
         return self.w3.eth.contract(address=self.payments_address, abi=self.payments_abi)  # type: ignore[call-overload]
@@ -240,12 +213,8 @@ class Trail:
 
 
 def rows_to_csv(rows: list[TrailRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(row.csv_values())
-    return out.getvalue()
+    """The CSV form (formula-safe cells: a purpose such as ``=HYPERLINK(...)`` is written as text)."""
+    return csvsafe.to_text(CSV_COLUMNS, (row.csv_values() for row in rows))
 
 
 def _iso(ts: int) -> str:
@@ -367,15 +336,21 @@ def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = 
         "claims": sorted(claims),
         "csv_columns": CSV_COLUMNS,
         "csv_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "code_problems": source.code_problems,
+        "deployment": source.deployment,
     }
     return Trail(project_id=project_id, manifest=manifest, rows=rows)
 
 
 def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = None) -> dict[str, Any]:
     """Per bucket: funded = paid + refunded + balance (events vs the contract's view); per payee:
-    claimed vs paid vs credited; late lines with interest; the escrow's token balance against
-    every project's balances plus open credits."""
+    claimed vs paid vs credited; late lines with interest. The project is judged on its own events.
+
+    The escrow as a whole is reported beside it: its token balance against what every project's
+    events leave in it (bucket balances plus open credits). Tokens sent to the escrow outside any
+    project (a plain ``transfer``) are ``unattributed``: information, not a mismatch. Only an escrow
+    holding *less* than the projects' events say (or credits that disagree with the contract's
+    view) fails the reconciliation."""
+
     head = int(source.w3.eth.block_number) if to_block is None else to_block
     events = fetch_events(source, head)
     mine, claims, _credited = _project_events(events, project_id)
@@ -411,7 +386,7 @@ def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = No
         elif e.name == "ClaimLineAdded":
             payees[a["payee"]]["claimed"] += int(a["amount"])
     buckets = []
-    ok = not source.code_problems
+    ok = True
     for code, name in PURPOSES.items():
         view = contract.functions.bucketOf(project_id, code).call(block_identifier=head)
         balance_events = funded[code] - paid[code] - refunded[code]
@@ -449,7 +424,8 @@ def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = No
         int(e.args["amount"]) for e in events if e.name == "CreditWithdrawn"
     )
     credits_chain = int(contract.functions.totalWithdrawable().call(block_identifier=head))
-    escrow_ok = escrow_events == escrow_chain and credits_events == credits_chain
+    unattributed = escrow_chain - escrow_events
+    escrow_ok = unattributed >= 0 and credits_events == credits_chain
     ok &= escrow_ok
     totals = {
         "funded": sum(funded.values()),
@@ -472,10 +448,25 @@ def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = No
         "escrow": {
             "balance_from_events": escrow_events,
             "balance_on_chain": escrow_chain,
+            "unattributed": unattributed,
             "credits_from_events": credits_events,
             "credits_on_chain": credits_chain,
             "matches": escrow_ok,
+            "note": _escrow_note(unattributed, credits_events == credits_chain),
         },
-        "code_problems": source.code_problems,
+        "deployment": source.deployment,
         "matches": bool(ok),
     }
+
+
+def _escrow_note(unattributed: int, credits_agree: bool) -> str:
+    if not credits_agree:
+        return "open credits from events differ from the contract's totalWithdrawable: mismatch"
+    if unattributed < 0:
+        return f"the escrow holds {-unattributed:,} won less than the projects' events leave in it: mismatch"
+    if unattributed > 0:
+        return (
+            f"{unattributed:,} won in the escrow belong to no project (sent outside any project's events): "
+            "information, not a mismatch"
+        )
+    return "every won in the escrow is attributed to a project's balance or an open credit"

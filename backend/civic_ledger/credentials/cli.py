@@ -491,90 +491,6 @@ def status(
     console.print(table)
 
 
-# -- verification (node only) -------------------------------------------------------------------
-
-
-def _node(rpc_url: str | None, manifest: Path | None, registry: str | None, doc: dict[str, Any]) -> tuple[Any, str]:
-    from eth_utils import is_address, to_checksum_address
-    from web3 import HTTPProvider, Web3
-
-    url = rpc_url or os.environ.get("CIVIC_CHAIN", "")
-    if not url.startswith(("http://", "https://")):
-        fail("give the node's JSON-RPC URL: --rpc-url http://host:port (or CIVIC_CHAIN)")
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
-    try:
-        chain_id = int(w3.eth.chain_id)
-    except Exception as exc:  # noqa: BLE001
-        fail(f"cannot reach the node at {url}: {str(exc).splitlines()[0][:200]}")
-    if registry is None and manifest is not None:
-        data = read_json(manifest)
-        if int(data.get("chain_id", -1)) != chain_id:
-            fail(f"manifest {manifest} is for chain id {data.get('chain_id')}, the node is chain id {chain_id}")
-        try:
-            registry = data["contracts"]["CredentialRegistry"]["address"]
-        except KeyError:
-            fail(f"manifest {manifest} has no CredentialRegistry")
-    if registry is None:
-        registry = str((doc.get("credentialStatus") or {}).get("registry", ""))
-        err.print(
-            "[yellow]warning:[/] no --registry/--manifest: trusting the registry the document names", highlight=False
-        )
-    if not is_address(registry):
-        fail(f"registry {registry!r} is not an address")
-    return w3, to_checksum_address(registry)
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    table = Table(title=f"credential {report.get('credential_hash')}")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("detail")
-    colours = {"pass": "green", "fail": "red", "skipped": "yellow"}
-    for c in report["checks"]:
-        table.add_row(c["name"], f"[{colours[c['status']]}]{c['status']}[/]", c["detail"])
-    console.print(table)
-    if report.get("claims"):
-        console.print("disclosed claims: " + json.dumps(report["claims"], ensure_ascii=False), highlight=False)
-    verdict = "[bold green]VALID[/]" if report["valid"] else "[bold red]INVALID[/]"
-    console.print(f"verdict: {verdict}", highlight=False)
-
-
-RpcOpt = Annotated[
-    str | None, typer.Option("--rpc-url", help="JSON-RPC URL of any node of the chain. Env: CIVIC_CHAIN.")
-]
-ManifestOpt = Annotated[
-    Path | None, typer.Option("--manifest", help="Deployment manifest (deployment-<chainId>.json).")
-]
-RegistryOpt = Annotated[str | None, typer.Option("--registry", help="CredentialRegistry address.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-
-
-@app.command("verify")
-def verify(
-    file: Annotated[Path, typer.Argument(help="Credential document (JSON).")],
-    rpc_url: RpcOpt = None,
-    manifest: ManifestOpt = None,
-    registry: RegistryOpt = None,
-    at: Annotated[str | None, typer.Option(help="Check expiry as of this time (ISO or Unix).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Verify a credential against a node alone (no API): each check and a verdict; exit 1 if invalid."""
-    from civic_ledger.credentials.verify import verify_document
-
-    doc = read_json(file)
-    w3, reg = _node(rpc_url, manifest, registry, doc)
-    try:
-        report = verify_document(w3, reg, doc, at=_time(at, "--at")).to_dict()
-    except CivicLedgerError as exc:
-        fail(exc.message)
-    if as_json:
-        console.print_json(data=report)
-    else:
-        _print_report(report)
-    if not report["valid"]:
-        raise typer.Exit(1)
-
-
 @app.command("disclose")
 def disclose(
     file: Path,
@@ -620,38 +536,6 @@ def present(
     console.print(f"presentation for {audience} → {out}", highlight=False)
 
 
-@app.command("verify-presentation")
-def verify_presentation(
-    file: Path,
-    audience: Annotated[str, typer.Option()],
-    nonce: Annotated[str, typer.Option(help="The nonce you issued.")],
-    rpc_url: RpcOpt = None,
-    manifest: ManifestOpt = None,
-    registry: RegistryOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Verify a holder presentation against a node alone; exit 1 if invalid."""
-    from civic_ledger.credentials.verify import verify_presentation as vp
-
-    pres = read_json(file)
-    docs = pres.get("verifiableCredential") or [{}]
-    w3, reg = _node(rpc_url, manifest, registry, docs[0])
-    try:
-        report = vp(w3, reg, pres, audience=audience, nonce=nonce).to_dict()
-    except CivicLedgerError as exc:
-        fail(exc.message)
-    if as_json:
-        console.print_json(data=report)
-    else:
-        for c in report["checks"]:
-            console.print(
-                f"{c['name']}: {'[green]pass[/]' if c['ok'] else '[red]fail[/]'} — {c['detail']}", highlight=False
-            )
-        _print_report(report["credential"])
-    if not report["valid"]:
-        raise typer.Exit(1)
-
-
 @app.command("qr")
 def qr(
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
@@ -674,3 +558,10 @@ def _write_qr(doc: dict[str, Any] | None, url: str | None, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
     console.print(f"QR code → {out}", highlight=False)
+
+
+# The node-only verification commands live beside the verifier, in verify_cli.py.
+from civic_ledger.credentials import verify_cli  # noqa: E402 - registered after this module's helpers exist
+
+app.command("verify")(verify_cli.verify)
+app.command("verify-presentation")(verify_cli.verify_presentation)

@@ -164,7 +164,9 @@ def get_status(
 @router.post("/verify", response_model=VerifyOut, summary="Verify a credential document, check by check")
 def verify(body: VerifyCreate, platform: PlatformDep) -> VerifyOut:
     """Every check is reported separately (`pass`/`fail`/`skipped`); `valid` only when all pass.
-    The same checks run in `civic-ledger credentials verify FILE --rpc-url URL` against a node alone."""
+    The registry is the server's deployment's (`deployment` says which), never the one the document
+    names: a document of another registry fails the `deployment` check.
+    The same checks run in `civic-ledger credentials verify FILE --rpc-url URL --manifest M` against a node alone."""
     return VerifyOut.model_validate(service.verify(platform, body.document, body.at))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from civic_ledger.api.types import MAX_TIMESTAMP, UINT256_MAX, Address, Bytes32, Signature
+from civic_ledger.platform.trust import DeploymentRef
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
@@ -266,6 +267,7 @@ class VerifyOut(BaseModel):
     chain_id: int | None = None
     at: int
     claims: dict[str, Any] = Field(description="The disclosed claims.")
+    deployment: DeploymentRef = Field(description="The trusted deployment the document was checked against.")
 
 
 class PresentationTypedDataCreate(BaseModel):

@@ -39,6 +39,7 @@ from civic_ledger.credentials.schemas import (
 from civic_ledger.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.trust import TrustedDeployment
 
 CONTRACT = "CredentialRegistry"
 _MAX_U64 = 2**64 - 1
@@ -512,10 +513,7 @@ def status(platform: Platform, anchor_id: str, position: int) -> StatusOut:
 
 
 def verify(platform: Platform, document: dict[str, Any], at: int | None = None) -> dict[str, Any]:
-    report = V.verify_document(
-        platform.chain.w3, platform.deployment.address(CONTRACT), document, at=at, chain_id=platform.chain.chain_id
-    )
-    return report.to_dict()
+    return V.verify_document(TrustedDeployment.from_platform(platform), document, at=at).to_dict()
 
 
 def presentation_typed_data(platform: Platform, document: dict[str, Any], audience: str, nonce: str) -> dict[str, Any]:
@@ -529,7 +527,7 @@ def verify_presentation(
     platform: Platform, presentation: dict[str, Any], audience: str, nonce: str, at: int | None
 ) -> dict[str, Any]:
     report = V.verify_presentation(
-        platform.chain.w3, platform.deployment.address(CONTRACT), presentation, audience=audience, nonce=nonce, at=at
+        TrustedDeployment.from_platform(platform), presentation, audience=audience, nonce=nonce, at=at
     )
     return report.to_dict()
 

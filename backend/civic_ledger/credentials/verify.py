@@ -1,12 +1,14 @@
 """Verify a credential document (and a holder presentation) against any node.
 
 Used by the API (``POST /credentials/verify``) and by ``civic-ledger credentials verify`` alike: it
-needs a ``Web3`` and the registry address, nothing of the server. Every check is reported on its
-own (``pass`` / ``fail`` / ``skipped`` when an earlier failure makes it meaningless); the verdict is
-``valid`` only when every check passes.
+needs a :class:`~civic_ledger.platform.trust.TrustedDeployment` (a manifest the verifier trusts, or
+the server's deployment) for the registry address, nothing of the server, and never takes the
+registry from the document. Every check is reported on its own (``pass`` / ``fail`` / ``skipped``
+when an earlier failure makes it meaningless); the verdict is ``valid`` only when every check passes.
 
-Checks, in order: ``document`` (the document's visible fields equal the signed message; the proof's
-domain is this chain and registry), ``signature`` (``proofValue`` recovers to the proof's key),
+Checks, in order: ``deployment`` (the proof's domain and ``credentialStatus.registry`` name the
+trusted chain and CredentialRegistry: a document of a look-alike registry fails here), ``document``
+(the document's visible fields equal the signed message), ``signature`` (``proofValue`` recovers to the proof's key),
 ``claims`` (disclosed claims hash to their digests; the digests are the signed ones), ``issuer_key``
 (issuer registered; the key is one of its keys, valid when the credential was anchored),
 ``type_allowed`` (type registered; the issuer was allowed for it when anchoring), ``anchored`` (the
@@ -27,8 +29,12 @@ from web3 import Web3
 from civic_ledger.credentials import document as D
 from civic_ledger.errors import ChainUnavailable, InvalidInput
 from civic_ledger.platform import eip712
+from civic_ledger.platform.trust import TrustedDeployment
+
+CONTRACT = "CredentialRegistry"
 
 CHECKS = (
+    "deployment",
     "document",
     "signature",
     "claims",
@@ -149,6 +155,7 @@ class Report:
     chain_id: int | None = None
     at: int = 0
     claims: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] = field(default_factory=dict)
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
@@ -188,10 +195,8 @@ def _call(fn: Any) -> Any:
         raise ChainUnavailable(f"registry view {fn.fn_name} failed: {str(exc).splitlines()[0][:200]}") from None
 
 
-def verify_document(
-    w3: Web3, registry: str, doc: dict[str, Any], *, at: int | None = None, chain_id: int | None = None
-) -> Report:
-    """Check ``doc`` against the registry at ``registry`` on the node behind ``w3``."""
+def verify_document(trusted: TrustedDeployment, doc: dict[str, Any], *, at: int | None = None) -> Report:
+    """Check ``doc`` against the trusted deployment's CredentialRegistry, on its node."""
     if not isinstance(doc, dict):
         raise InvalidInput("the credential document must be a JSON object")
     for name, kinds in (
@@ -202,10 +207,9 @@ def verify_document(
     ):
         if not isinstance(doc.get(name), kinds):
             raise InvalidInput(f"the credential document's {name} is missing or not an object")
+    w3, chain_id, registry = trusted.w3, trusted.chain_id, trusted.address(CONTRACT)
     if at is None:  # the later of the wall clock and the node's latest block (a dev chain may run ahead)
         at = max(int(time.time()), int(w3.eth.get_block("latest")["timestamp"]))
-    chain_id = int(w3.eth.chain_id) if chain_id is None else chain_id
-    registry = to_checksum_address(registry)
     c = _Checks()
     typed = D.typed_of_document(doc)
     msg = typed.message
@@ -227,16 +231,29 @@ def verify_document(
         registry=registry,
         chain_id=chain_id,
         at=at,
+        deployment=trusted.describe(CONTRACT).model_dump(),
     )
+
+    # -- deployment: the document names the trusted chain and registry (compared, never used) ----
+    named: list[str] = []
+    if int(typed.domain.get("chainId", -1)) != chain_id:
+        named.append(f"proof domain chainId {typed.domain.get('chainId')} is not the trusted chain id {chain_id}")
+    wrong = trusted.compare_address(CONTRACT, typed.domain.get("verifyingContract"), "proof domain verifyingContract")
+    if wrong:
+        named.append(wrong)
+    given_status = doc.get("credentialStatus")
+    named_status: dict[str, Any] = given_status if isinstance(given_status, dict) else {}
+    if "chainId" in named_status and named_status["chainId"] != chain_id:
+        named.append(f"credentialStatus.chainId {named_status['chainId']!r:.40} is not the trusted chain id {chain_id}")
+    status_registry = named_status.get("registry")
+    if status_registry is not None:
+        wrong = trusted.compare_address(CONTRACT, status_registry, "credentialStatus.registry")
+        if wrong:
+            named.append(wrong)
+    c.set("deployment", not named, "; ".join(named) or f"checked against {trusted.label(CONTRACT)}")
 
     # -- document: visible fields == signed message ----------------------------------------------
     problems: list[str] = []
-    if int(typed.domain.get("chainId", -1)) != chain_id:
-        problems.append(f"proof domain chainId {typed.domain.get('chainId')} is not this chain ({chain_id})")
-    if str(typed.domain.get("verifyingContract", "")).lower() != registry.lower():
-        problems.append(
-            f"proof domain verifyingContract {typed.domain.get('verifyingContract')} is not the registry {registry}"
-        )
     if typed.domain.get("name") != D.DOMAIN_NAME or typed.domain.get("version") != eip712.DOMAIN_VERSION:
         problems.append("proof domain name/version is not CredentialRegistry/1")
     try:
@@ -479,8 +496,7 @@ class PresentationReport:
 
 
 def verify_presentation(
-    w3: Web3,
-    registry: str,
+    trusted: TrustedDeployment,
     presentation: dict[str, Any],
     *,
     audience: str,
@@ -498,7 +514,7 @@ def verify_presentation(
         raise InvalidInput(
             "a presentation needs verifiableCredential (one document) and proof {challenge, domain, proofValue}"
         ) from None
-    report = verify_document(w3, registry, document, at=at)
+    report = verify_document(trusted, document, at=at)
     if p_aud != audience or p_nonce != nonce:
         challenge = Check(
             "challenge",
@@ -507,7 +523,9 @@ def verify_presentation(
         )
     else:
         challenge = Check("challenge", "pass", "the verifier's nonce and audience")
-    typed = presentation_typed(int(report.chain_id or 0), registry, str(report.credential_hash), audience, nonce)
+    typed = presentation_typed(
+        trusted.chain_id, trusted.address(CONTRACT), str(report.credential_hash), audience, nonce
+    )
     try:
         presenter: str | None = typed.recover(signature)
     except InvalidInput:

@@ -11,12 +11,13 @@ not-before reached, expiration not passed; and the address is an active citizen 
 agency role (any ``*_ROLE`` constant, or ``DEFAULT_ADMIN_ROLE``, of a deployed contract).
 
 Tokens are ``cl1.<payload>.<hmac>``: base64url JSON payload (address, citizen id, roles, issue and
-expiry time, chain id, audience) MACed with HMAC-SHA256 under ``settings.session_secret`` — or a
-random per-process key when unset, so tokens then die with the process.
+expiry time, chain id, audience) MACed with HMAC-SHA256 under ``settings.session_secret`` — or, when unset, a random key made
+once and kept in the data directory's state store.
 
-``POST /auth/logout`` revokes a token before its expiry (the revoked ids are kept in memory too).
-Nonces live in memory (with a lock): right for one server process. Several API processes behind
-a load balancer would need a shared store (e.g. Redis ``SET NX EX`` / ``GETDEL``).
+``POST /auth/logout`` revokes a token before its expiry. Nonces, revoked token ids and (when
+``session_secret`` is unset) the token key live in the platform's SQLite state store under the
+data directory: a restart forgets none of them, and several server processes on one data
+directory agree.
 
 The dependencies re-check the chain on every request: a key that was rotated away, a suspended
 citizen, or a revoked agency role loses access at once, whatever the token says.
@@ -50,6 +51,7 @@ from civic_ledger.identity import service
 from civic_ledger.identity.districts import District
 from civic_ledger.identity.schemas import MeOut, NonceOut, SessionOut
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.store import StateStore
 
 with warnings.catch_warnings():  # abnf (used by siwe) warns about its own core rules, once, on import
     warnings.simplefilter("ignore")
@@ -82,51 +84,44 @@ def _unb64(text: str) -> bytes:
 
 
 class NonceStore:
-    """Single-use nonces with a lifetime, in memory, thread-safe (one server process)."""
+    """Single-use nonces with a lifetime, kept in the platform's :class:`StateStore`.
 
-    def __init__(self, ttl_s: int = NONCE_TTL_S, max_live: int = MAX_LIVE_NONCES) -> None:
+    Persisted (a restart forgets no issued or burnt nonce) and shared by every server process
+    on the data directory: burning is one atomic ``UPDATE``, so a nonce signs in once, anywhere.
+    """
+
+    def __init__(self, store: StateStore, ttl_s: int = NONCE_TTL_S, max_live: int = MAX_LIVE_NONCES) -> None:
+        self.store = store
         self.ttl_s = ttl_s
         self.max_live = max_live
-        self._live: dict[str, float] = {}  # nonce → expiry
-        self._burnt: dict[str, float] = {}  # nonce → when we may forget it (to say "already used")
+        self._issued = 0
         self._lock = threading.Lock()
-
-    def _purge(self, now: float) -> None:
-        for table in (self._live, self._burnt):
-            for nonce in [n for n, t in table.items() if t <= now - (self.ttl_s if table is self._live else 0)]:
-                del table[nonce]
 
     def issue(self) -> tuple[str, int]:
         nonce = "".join(secrets.choice(_ALNUM) for _ in range(17))
         now = _now()
         with self._lock:
-            if len(self._live) >= self.max_live:
-                self._purge(now)
-                while len(self._live) >= self.max_live:  # still full: drop the oldest
-                    del self._live[next(iter(self._live))]
-            self._live[nonce] = now + self.ttl_s
+            self._issued += 1
+            check = self._issued % max(1, min(1000, self.max_live // 10)) == 0
+        if check and self.store.live_nonces(now) >= self.max_live:
+            self.store.drop_oldest_nonces(keep=self.max_live - 1)
+        self.store.add_nonce(nonce, now + self.ttl_s)
         return nonce, int(now + self.ttl_s)
 
     def burn(self, nonce: str) -> None:
         """Consume ``nonce``; raise when it is unknown, expired or already used."""
         now = _now()
-        with self._lock:
-            expiry = self._live.pop(nonce, None)
-            if expiry is None:
-                if nonce in self._burnt:
-                    raise Conflict(
-                        f"nonce {nonce!r} was already used: a SIWE message signs in once; get a new nonce "
-                        "from GET /auth/nonce",
-                        code="siwe_nonce_used",
-                    )
-                raise Unauthorized(
-                    f"nonce {nonce!r} was not issued by this server (or was forgotten): get one from GET /auth/nonce",
-                    code="siwe_nonce_unknown",
-                )
-            # Remember it was burnt for as long as a replay could otherwise look like an unknown nonce.
-            self._burnt[nonce] = now + 2 * self.ttl_s
-            if len(self._burnt) > self.max_live:
-                self._purge(now)
+        outcome, expiry = self.store.burn_nonce(nonce, now)
+        if outcome == "used":
+            raise Conflict(
+                f"nonce {nonce!r} was already used: a SIWE message signs in once; get a new nonce from GET /auth/nonce",
+                code="siwe_nonce_used",
+            )
+        if outcome == "unknown" or expiry is None:
+            raise Unauthorized(
+                f"nonce {nonce!r} was not issued by this server (or was forgotten): get one from GET /auth/nonce",
+                code="siwe_nonce_unknown",
+            )
         if expiry < now:
             raise Unauthorized(
                 f"nonce {nonce!r} expired {int(now - expiry)} s ago (nonces live {self.ttl_s} s): get a new one",
@@ -215,22 +210,16 @@ class TokenSigner:
 
 
 class RevokedTokens:
-    """Ids of tokens signed out before they expired, kept until they would have expired (in memory)."""
+    """Ids of tokens signed out before they expired, kept (persisted) until they would have expired."""
 
-    def __init__(self) -> None:
-        self._until: dict[str, int] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
 
     def revoke(self, session: Session) -> None:
-        now = _now()
-        with self._lock:
-            for token_id in [t for t, exp in self._until.items() if exp <= now]:
-                del self._until[token_id]
-            self._until[session.token_id] = session.expires_at
+        self.store.revoke_token(session.token_id, session.expires_at)
 
     def is_revoked(self, session: Session) -> bool:
-        with self._lock:
-            return session.token_id in self._until
+        return self.store.is_revoked(session.token_id)
 
 
 def _iso(ts: float) -> str:
@@ -250,7 +239,7 @@ class AuthService:
     origin: str
     nonces: NonceStore
     tokens: TokenSigner
-    revoked: RevokedTokens = field(default_factory=RevokedTokens)
+    revoked: RevokedTokens
     _roles: list[tuple[str, str, bytes]] | None = None  # (contract, role name, role id)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -264,15 +253,16 @@ class AuthService:
         secret = (
             settings.session_secret.get_secret_value().encode()
             if settings.session_secret is not None and settings.session_secret.get_secret_value()
-            else secrets.token_bytes(32)
+            else platform.store.secret("session-token-key")  # made once per data directory
         )
         return cls(
             platform=platform,
             scheme=url.scheme,
             domain=url.netloc,
             origin=origin,
-            nonces=NonceStore(),
+            nonces=NonceStore(platform.store),
             tokens=TokenSigner(secret, origin, platform.chain.chain_id),
+            revoked=RevokedTokens(platform.store),
         )
 
     # -- roles ------------------------------------------------------------------------
@@ -455,7 +445,11 @@ _create_lock = threading.Lock()
 
 def get_auth(request: Request, platform: PlatformDep) -> AuthService:
     """The app's :class:`AuthService`, created on first use."""
-    state = request.app.state
+    return auth_service(request.app.state, platform)
+
+
+def auth_service(state: Any, platform: Platform) -> AuthService:
+    """The :class:`AuthService` kept in ``state`` (an app's state) for ``platform``."""
     auth: AuthService | None = getattr(state, "identity_auth", None)
     if auth is None or auth.platform is not platform:
         with _create_lock:

@@ -26,6 +26,7 @@ from web3.logs import DISCARD
 
 from civic_ledger.errors import Conflict, ContractError, Forbidden, InvalidInput, NotFound
 from civic_ledger.identity import districts as codes
+from civic_ledger.identity.agency import require_not_agency
 from civic_ledger.identity.districts import DISTRICTS, District
 from civic_ledger.identity.schemas import (
     CitizenChangeOut,
@@ -133,6 +134,7 @@ _HINT = {
     "CitizenRegistrySignatureExpired": "the message's deadline has passed: fetch fresh typed data and sign again",
     "InvalidAccountNonce": "the nonce was already used or is not the next one: fetch fresh typed data",
     "CitizenRegistryInvalidSignature": "the signature is not by the expected signer",
+    "CitizenRegistryRegistrarAccountForbidden": "a registrar can not bind its own key to a citizen",
 }
 
 
@@ -379,6 +381,7 @@ def _require_unused(platform: Platform, account: str) -> None:
 
 def register_typed_data(platform: Platform, req: CitizenTypedDataCreate) -> RegistrationTypedDataOut:
     _require_unused(platform, req.account)
+    require_not_agency(platform, req.account)
     rhash, salt = _resolve_record_hash(req.record, req.record_hash)
     message = {
         "account": req.account,
@@ -415,6 +418,7 @@ def register(platform: Platform, body: CitizenCreate) -> CitizenChangeOut:
         "recordHash": _b32(body.record_hash),
     }
     _signed(platform, "RegisterCitizen", fields, body)
+    require_not_agency(platform, body.account)
     fn = registry(platform).functions.registerCitizen(
         *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
     )
@@ -488,6 +492,7 @@ def reinstate(platform: Platform, citizen_id: int, body: ReinstatementCreate) ->
 def recover_typed_data(platform: Platform, citizen_id: int, req: RecoveryTypedData) -> TypedDataOut:
     citizen_by_id(platform, citizen_id)
     _require_unused(platform, req.new_account)
+    require_not_agency(platform, req.new_account, "new_account")
     message = {
         "citizenId": citizen_id,
         "newAccount": req.new_account,
@@ -499,6 +504,7 @@ def recover_typed_data(platform: Platform, citizen_id: int, req: RecoveryTypedDa
 def recover(platform: Platform, citizen_id: int, body: RecoveryCreate) -> CitizenChangeOut:
     fields = {"citizenId": citizen_id, "newAccount": body.new_account}
     _signed(platform, "RecoverKey", fields, body)
+    require_not_agency(platform, body.new_account, "new_account")
     fn = registry(platform).functions.recoverKey(
         citizen_id, body.new_account, body.registrar, body.nonce, body.deadline, _sig(body)
     )
@@ -515,6 +521,7 @@ def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedData
     if not citizen.active:
         raise refine(ContractError("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT))
     _require_unused(platform, req.new_account)
+    require_not_agency(platform, req.new_account, "new_account")
     nonce = int(read(platform, registry(platform).functions.nonces(req.old_account)))
     message = {
         "oldAccount": req.old_account,
@@ -536,6 +543,7 @@ def rotate(platform: Platform, body: RotationCreate) -> CitizenChangeOut:
     typed = typed_message(platform, "RotateKey", message)
     require_signer(typed, body.old_signature, body.old_account, "old key")
     require_signer(typed, body.new_signature, body.new_account, "new key")
+    require_not_agency(platform, body.new_account, "new_account")
     fn = registry(platform).functions.rotateKey(
         body.old_account,
         body.new_account,

@@ -221,15 +221,24 @@ def contract_check_document(contract_id: str, document: Path, api: ApiOpt = DEFA
 
 # ------------------------------------------------------------------ weeks
 
-_DAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})(?:\s+(\d+))?$", re.IGNORECASE)
+_DAY = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})(?:\s+(\d+))?(?:\s+(holiday))?$", re.IGNORECASE
+)
+DAY_HELP = (
+    "A shift: 'DAY START-END', optionally followed by the unpaid break in minutes and the word holiday, e.g. "
+    "'mon 09:00-13:00', 'mon 09:00-13:30 30' (30 min unpaid "
+    "break), 'sat 22:00-06:00 60' (ends the next day: an END before START is the next morning), "
+    "'sun 10:00-21:00 60 holiday' (the day is a holiday for the worker: holiday work). Repeat for each shift."
+)
 
 
 def parse_days(week_start: date, days: list[str]) -> list[dict[str, Any]]:
+    """`--day` texts as daily entries (see DAY_HELP); the old 'mon 09:00-13:00' form still works."""
     out = []
     for text in days:
         m = _DAY.match(text.strip())
         if m is None:
-            fail(f"--day {text!r}: use 'mon 09:00-13:00' or 'mon 09:00-18:00 60' (break minutes)")
+            fail(f"--day {text!r}: use 'mon 09:00-13:00', 'mon 09:00-18:00 60' (break minutes) or add 'holiday'")
             raise AssertionError  # unreachable
         day = week_start + timedelta(days=WEEKDAYS.index(m.group(1).lower()))
         out.append(
@@ -238,6 +247,7 @@ def parse_days(week_start: date, days: list[str]) -> list[dict[str, Any]]:
                 "start": m.group(2).zfill(5),
                 "end": m.group(3).zfill(5),
                 "break_minutes": int(m.group(4) or 0),
+                "holiday": m.group(5) is not None,
             }
         )
     return out
@@ -248,14 +258,13 @@ def week_record(
     contract_id: str,
     week: Annotated[str, typer.Option("--week", help="The Monday of the week (YYYY-MM-DD).")],
     keystore: KeystoreOpt,
-    day: Annotated[
-        list[str], typer.Option("--day", help="A day worked: 'mon 09:00-13:00' (+ optional break minutes). Repeat.")
-    ] = [],  # noqa: B006
+    day: Annotated[list[str], typer.Option("--day", help=DAY_HELP)] = [],  # noqa: B006
     revision: Annotated[int, typer.Option(help="0 for a new week, previous + 1 after a dispute.")] = 0,
     password: PasswordOpt = None,
     api: ApiOpt = DEFAULT_API,
 ) -> None:
-    """Record a week's work (employer). Daily entries stay off chain; their Merkle root goes on chain."""
+    """Record a week's shifts (employer). The shifts go on chain with the week (start, end, unpaid break, holiday
+    flag; no names), with their Merkle root; the checks of overtime, night and holiday work and breaks read them."""
     key = load_key(keystore, password)
     body = {"week_start": week, "entries": parse_days(date.fromisoformat(week), day), "revision": revision}
     td = call(api, "POST", f"/labor/contracts/{contract_id}/weeks/typed-data", body)
@@ -397,13 +406,22 @@ def statement_record(
 
 def _print_findings(report: dict[str, Any]) -> None:
     table = Table(title=f"findings as of {report['as_of']}")
-    for col in ("finding", "pay period", "owed", "explanation"):
+    for col in ("finding", "legal basis", "pay period", "owed", "explanation"):
         table.add_column(col, justify="right" if col == "owed" else "left")
     for f in report["findings"]:
-        table.add_row(f["kind"], f"{f['period_start']} – {f['period_end']}", krw(f["amount_owed"]), f["message"])
+        table.add_row(
+            f["kind"],
+            f.get("legal_basis", ""),
+            f"{f['period_start']} – {f['period_end']}",
+            krw(f["amount_owed"]),
+            f["message"],
+        )
     if not report["findings"]:
-        table.add_row("none", "", "", "no finding")
+        table.add_row("none", "", "", "", "no finding")
     console.print(table)
+    for rule in report.get("rules", []):
+        mark = "[green]applied[/]" if rule["applies"] else "[yellow]not applied[/]"
+        console.print(f"  {mark}  {rule['rule']} ({rule['legal_basis']}): {rule['reason']}", highlight=False)
     console.print(f"total owed: [bold]{krw(report['total_amount_owed'])}[/]  ({report['rounding']})", highlight=False)
 
 
@@ -440,25 +458,54 @@ def evidence(
 @app.command()
 def verify(
     bundle: Annotated[Path, typer.Argument(help="bundle.json from `labor evidence`.")],
-    rpc: Annotated[
-        str | None, typer.Option(help="Check against this JSON-RPC node directly instead of through the API.")
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url", help="Check against this JSON-RPC node directly (with --manifest) instead of through the API."
+        ),
     ] = None,
+    rpc_alias: Annotated[str | None, typer.Option("--rpc", hidden=True)] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="With --rpc-url: the deployment manifest you trust (deployment-<chainId>.json); default: the one "
+            "for the node's chain id in CIVIC_DATA_DIR. The bundle's own contract address is only compared with it.",
+        ),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the default manifest is.")] = None,
     api: ApiOpt = DEFAULT_API,
 ) -> None:
-    """Re-check every chain reference of an evidence bundle (exit code 1 when anything fails)."""
-    data = json.loads(bundle.read_text())
-    if rpc:
-        from web3 import HTTPProvider, Web3
+    """Re-check every chain reference of an evidence bundle (exit code 1 when anything fails).
 
+    LaborRecords' address and ABI come from a trusted deployment (the manifest, or the server's),
+    never from the bundle."""
+    try:
+        data = json.loads(bundle.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"{bundle} is not a readable JSON bundle: {exc}")
+    rpc = rpc_url or rpc_alias
+    if rpc:
+        from civic_ledger.cli_support import data_dir_or_default
         from civic_ledger.errors import CivicLedgerError
         from civic_ledger.labor.evidence import verify_bundle
+        from civic_ledger.platform.trust import trusted_from_node
 
         try:
-            result = verify_bundle(Web3(HTTPProvider(rpc)), data).model_dump()
+            trusted = trusted_from_node(rpc, manifest, data_dir_or_default(data_dir))
+            result = verify_bundle(trusted, data).model_dump()
         except CivicLedgerError as exc:
             fail(exc.message)
     else:
+        if manifest is not None:
+            fail("--manifest needs --rpc-url (through the API, the server's deployment is used)")
         result = call(api, "POST", "/labor/evidence/verify", data)
+    d = result["deployment"]
+    console.print(
+        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
+        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items()),
+        highlight=False,
+    )
     table = Table(title=f"{bundle} against chain id {result['chain_id']}")
     table.add_column("record")
     table.add_column("result")

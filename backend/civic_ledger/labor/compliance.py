@@ -1,9 +1,10 @@
 """Deterministic compliance checks of a part-time labour contract (pure Python, no chain access).
 
-The service reads the contract, the weekly logs and the wage statements from the chain and hands
-them here as plain dataclasses; :func:`check` returns the same findings for the same input, always.
-
-Rules (Korean Labour Standards Act / Minimum Wage Act, as summarised in DESIGN.md):
+The service reads the contract, the weekly logs (with their shifts) and the wage statements from
+the chain and hands them here as plain dataclasses; :func:`check` returns the same findings for
+the same input, always. What each week is worth under the law (straight time, overtime, holiday
+and night work, breaks, weekly holiday pay) is :mod:`civic_ledger.labor.workweek`; this module
+groups weeks into pay periods and compares them with the wage statements.
 
 - **Pay periods.** Weekly pay cycle: one period per work week, Monday … Sunday. Monthly: one
   period per calendar month. A week belongs to the period that contains its Monday. A wage
@@ -11,24 +12,31 @@ Rules (Korean Labour Standards Act / Minimum Wage Act, as summarised in DESIGN.m
 - **Due date.** Weekly: the first day on or after the period's Sunday whose ISO weekday is the
   contract's pay day (1 = Monday … 7 = Sunday). Monthly: the pay day of the following month
   (the month's last day when the month is shorter).
-- **Hourly rate owed** = max(contracted hourly wage, minimum wage of the week's year).
-- **Base pay owed** = minutes worked × rate / 60 over the period's weeks. Pay for hours is the
-  statement's ``basePay + overtimePay``.
-- **Weekly holiday pay (주휴수당)** is owed for a week when the contracted weekly time is at least
-  15 h (900 minutes) and every contracted working day of that week that falls inside the contract
-  dates was worked; it is contracted daily minutes × rate / 60. Compared with ``holidayPay``;
-  pay for hours above the base owed offsets a holiday-pay shortfall.
+- **Hourly rate owed** = max(contracted hourly wage, minimum wage of the year of the day worked).
+- **Pay for hours** is the statement's ``basePay + overtimePay``. It covers, in this order: the
+  straight-time minutes at the minimum wage (short: ``below_minimum_wage``, Minimum Wage Act
+  Art. 6(1)), the same at the contracted rate (``underpaid_wages``, LSA Art. 43), overtime at
+  150 % (``overtime_pay_unpaid``), holiday work at 150 / 200 % (``holiday_work_pay_unpaid``), the
+  night premium (``night_work_premium_unpaid``); what is left over offsets a weekly holiday pay
+  shortfall (``weekly_holiday_pay_unpaid``, compared with ``holidayPay``). Premiums exist only in
+  a workplace of five or more employees (the contract term both parties signed).
+- **Breaks**: a shift, or the contract's daily terms, with less break than LSA Art. 54(1) requires
+  is reported (``break_not_given``, ``contract_break_missing``; nothing is owed: breaks are unpaid).
 - **Confirmed hours.** Weeks the worker confirmed count as recorded. A week that is only recorded
   (not yet confirmed) is counted as recorded and flagged ``unconfirmed_week``. A disputed week is
-  counted with the employer's recorded minutes and flagged ``disputed_week`` with the pay for the
-  extra minutes the worker claims.
+  counted with the employer's recorded shifts and flagged ``disputed_week`` with the straight pay
+  for the extra minutes the worker claims (at the rate of the week's Monday).
 - **Late payment**: the statement's payment date is after the due date.
 - **Missing statement**: a period with logged work whose due date is before ``as_of`` and no
   statement; the whole amount owed for the period is owed.
 
+Every finding names its legal basis (``legal_basis``) and, where money is owed, the hours, the
+hourly rate, the percentage and the amount (``details["lines"]``).
+
 Rounding: all arithmetic is exact (integers and fractions of a won). Each owed amount is
-rounded to the won **once per pay period and component** (base, holiday), half up; shortfalls
-are differences of those integers and the statement's integer amounts, so they are exact KRW.
+rounded to the won **once per pay period and component** (minimum-wage floor, straight time,
+overtime, holiday work, night premium, weekly holiday pay), half up; shortfalls are differences
+of those integers and the statement's integer amounts, so they are exact KRW.
 """
 
 from __future__ import annotations
@@ -40,7 +48,8 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-HOLIDAY_PAY_MIN_WEEKLY_MINUTES = 15 * 60
+from civic_ledger.labor import workweek as ww
+from civic_ledger.labor.workweek import HOLIDAY_PAY_MIN_WEEKLY_MINUTES, Line, Shift
 
 WEEKLY = 1
 MONTHLY = 2
@@ -48,23 +57,49 @@ MONTHLY = 2
 # Finding kinds, most serious first (the order findings are listed in).
 BELOW_MINIMUM_WAGE = "below_minimum_wage"
 UNDERPAID_WAGES = "underpaid_wages"
+OVERTIME_UNPAID = "overtime_pay_unpaid"
+HOLIDAY_WORK_UNPAID = "holiday_work_pay_unpaid"
+NIGHT_UNPAID = "night_work_premium_unpaid"
 WEEKLY_HOLIDAY_PAY = "weekly_holiday_pay_unpaid"
 MISSING_STATEMENT = "missing_statement"
 LATE_PAYMENT = "late_payment"
 DISPUTED_WEEK = "disputed_week"
 UNCONFIRMED_WEEK = "unconfirmed_week"
+BREAK_NOT_GIVEN = "break_not_given"
 CONTRACT_WAGE_BELOW_MINIMUM = "contract_wage_below_minimum"
+CONTRACT_BREAK_MISSING = "contract_break_missing"
 
 KIND_ORDER = [
     BELOW_MINIMUM_WAGE,
     UNDERPAID_WAGES,
+    OVERTIME_UNPAID,
+    HOLIDAY_WORK_UNPAID,
+    NIGHT_UNPAID,
     WEEKLY_HOLIDAY_PAY,
     MISSING_STATEMENT,
     LATE_PAYMENT,
     DISPUTED_WEEK,
     UNCONFIRMED_WEEK,
+    BREAK_NOT_GIVEN,
     CONTRACT_WAGE_BELOW_MINIMUM,
+    CONTRACT_BREAK_MISSING,
 ]
+
+BASIS = {
+    BELOW_MINIMUM_WAGE: "Minimum Wage Act Art. 6(1)",
+    UNDERPAID_WAGES: "Labour Standards Act Art. 43(1)",
+    OVERTIME_UNPAID: ww.BASIS_OVERTIME,
+    HOLIDAY_WORK_UNPAID: ww.BASIS_HOLIDAY_WORK,
+    NIGHT_UNPAID: ww.BASIS_NIGHT,
+    WEEKLY_HOLIDAY_PAY: ww.BASIS_HOLIDAY_PAY,
+    MISSING_STATEMENT: "Labour Standards Act Art. 43 and Art. 48(2)",
+    LATE_PAYMENT: "Labour Standards Act Art. 43(2)",
+    DISPUTED_WEEK: "Labour Standards Act Art. 43(1) (hours claimed by the worker)",
+    UNCONFIRMED_WEEK: "Labour Standards Act Art. 42 (record kept, not confirmed by the worker)",
+    BREAK_NOT_GIVEN: ww.BASIS_BREAK,
+    CONTRACT_WAGE_BELOW_MINIMUM: "Minimum Wage Act Art. 6(3)",
+    CONTRACT_BREAK_MISSING: ww.BASIS_BREAK,
+}
 
 
 # ------------------------------------------------------------------------------ dates
@@ -86,18 +121,6 @@ def round_half_up(value: Fraction) -> int:
     return int((2 * value.numerator + value.denominator) // (2 * value.denominator))
 
 
-def day_bits(mask: int) -> list[int]:
-    """Weekday offsets (0 = Monday) set in a 7-bit mask."""
-    return [i for i in range(7) if mask >> i & 1]
-
-
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-
-
-def days_text(mask: int) -> str:
-    return ",".join(WEEKDAYS[i] for i in day_bits(mask)) or "none"
-
-
 # ------------------------------------------------------------------------------ input
 
 
@@ -111,6 +134,19 @@ class Terms:
     end_date: date
     pay_cycle: int
     pay_day: int
+    break_minutes: int
+    five_or_more: bool
+
+    def hours(self) -> ww.ContractHours:
+        return ww.ContractHours(
+            self.hourly_wage,
+            self.daily_minutes,
+            self.weekly_minutes,
+            self.work_days,
+            self.start_date,
+            self.end_date,
+            self.five_or_more,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,6 +158,7 @@ class WeekLog:
     revision: int = 0
     claimed_minutes: int | None = None
     claimed_days: int | None = None
+    shifts: tuple[Shift, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,15 @@ class Finding:
     message: str
     weeks: tuple[date, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    legal_basis: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    legal_basis: str
+    applies: bool
+    reason: str
 
 
 @dataclass
@@ -159,16 +205,26 @@ class PeriodResult:
     due_date: date
     weeks: list[date]
     minutes_worked: int
-    hourly_rate_owed: int  # of the period's first week (rates can only differ across a year change)
-    base_owed: int
-    holiday_owed: int
+    hourly_rate_owed: int  # of the period's first day worked (rates can only differ across a year change)
+    base_owed: int  # straight time at 100 %
+    overtime_owed: int  # overtime minutes at 150 %
+    holiday_work_owed: int  # holiday-work minutes at 150 % / 200 %
+    night_owed: int  # the +50 % night premium
+    holiday_owed: int  # weekly holiday pay
+    overtime_minutes: int
+    holiday_work_minutes: int
+    night_minutes: int
     holiday_weeks: list[date]
     statement: Statement | None
     findings: list[Finding]
 
     @property
+    def hours_owed(self) -> int:
+        return self.base_owed + self.overtime_owed + self.holiday_work_owed + self.night_owed
+
+    @property
     def total_owed(self) -> int:
-        return self.base_owed + self.holiday_owed
+        return self.hours_owed + self.holiday_owed
 
     @property
     def shortfall(self) -> int:
@@ -180,6 +236,7 @@ class Report:
     as_of: date
     periods: list[PeriodResult]
     findings: list[Finding]
+    rules: list[Rule] = field(default_factory=list)
 
     @property
     def total_amount_owed(self) -> int:
@@ -199,7 +256,7 @@ def minimum_wage_for(year: int, table: dict[int, int]) -> int:
     return table[max(earlier)]
 
 
-def _plus_days(day: date, days: int) -> date:
+def plus_days(day: date, days: int) -> date:
     """``day + days``, held at 9999-12-31: a week recorded in the last days there are must not crash a report."""
     return day + timedelta(days=days) if day <= date.max - timedelta(days=days) else date.max
 
@@ -212,47 +269,95 @@ def period_of(day: date, pay_cycle: int) -> tuple[date, date]:
     """The pay period (first, last day) containing ``day``."""
     if pay_cycle == WEEKLY:
         start = week_start_of(day)
-        return start, _plus_days(start, 6)
+        return start, plus_days(start, 6)
     start = day.replace(day=1)
     return start, day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def due_date(period_end: date, terms: Terms) -> date:
     if terms.pay_cycle == WEEKLY:
-        return _plus_days(period_end, (terms.pay_day - period_end.isoweekday()) % 7)
+        return plus_days(period_end, (terms.pay_day - period_end.isoweekday()) % 7)
     if (period_end.year, period_end.month) == (date.max.year, date.max.month):
         return date.max
     year, month = (period_end.year + 1, 1) if period_end.month == 12 else (period_end.year, period_end.month + 1)
     return date(year, month, min(terms.pay_day, calendar.monthrange(year, month)[1]))
 
 
-def contracted_days_in_week(week_start: date, terms: Terms) -> int:
-    """The contracted working days of the week that fall within the contract's dates (mask)."""
-    mask = 0
-    for i in day_bits(terms.work_days):
-        if week_start > date.max - timedelta(days=i):
-            break  # past 9999-12-31: no such day
-        day = week_start + timedelta(days=i)
-        if terms.start_date <= day <= terms.end_date:
-            mask |= 1 << i
-    return mask
-
-
 def holiday_pay_owed(week: WeekLog, terms: Terms, rate: int) -> tuple[Fraction, str]:
-    """Exact weekly holiday pay owed for a week, and why (or why not)."""
-    if terms.weekly_minutes < HOLIDAY_PAY_MIN_WEEKLY_MINUTES:
-        return Fraction(0), f"contracted {terms.weekly_minutes / 60:g} h a week is under 15 h"
-    required = contracted_days_in_week(week.week_start, terms)
-    if required == 0:
-        return Fraction(0), "no contracted day in this week"
-    missed = required & ~week.days_worked
-    if missed:
-        return Fraction(0), f"contracted day(s) not worked: {days_text(missed)}"
-    return Fraction(terms.daily_minutes * rate, 60), "weekly hours ≥ 15 h and every contracted day worked"
+    """Exact weekly holiday pay owed for a week at ``rate``, and why (or why not)."""
+    return ww.holiday_pay_owed(week.week_start, week.days_worked, terms.hours(), rate)
 
 
-def _krw(n: int) -> str:
+def rules_applied(terms: Terms) -> list[Rule]:
+    """Which rules the checks applied to this contract, and why."""
+    five = terms.five_or_more
+    size = (
+        "the contract states the workplace has five or more employees"
+        if five
+        else f"the contract states the workplace has fewer than five employees ({ww.BASIS_SMALL_WORKPLACE})"
+    )
+    short = terms.weekly_minutes < ww.FULL_TIME_WEEKLY_MINUTES
+    return [
+        Rule("minimum wage by the date worked", BASIS[BELOW_MINIMUM_WAGE], True, "every workplace"),
+        Rule(
+            "weekly holiday pay: weekly hours ÷ 40 × 8, at most 8 h",
+            ww.BASIS_HOLIDAY_PAY,
+            terms.weekly_minutes >= HOLIDAY_PAY_MIN_WEEKLY_MINUTES,
+            f"contracted {terms.weekly_minutes / 60:g} h a week "
+            + ("≥ 15 h" if terms.weekly_minutes >= HOLIDAY_PAY_MIN_WEEKLY_MINUTES else "< 15 h: not owed"),
+        ),
+        Rule(
+            "hours beyond the contract at 150 % (short-time worker)",
+            ww.BASIS_OVERTIME_PART_TIME,
+            five and short,
+            size
+            if not five
+            else ("contracted under 40 h a week" if short else "not a short-time worker (40 h a week)"),
+        ),
+        Rule("hours beyond 8 h a day or 40 h a week at 150 %", ww.BASIS_OVERTIME, five, size),
+        Rule("night work 22:00–06:00 +50 %", ww.BASIS_NIGHT, five, size),
+        Rule("holiday work +50 % up to 8 h, +100 % beyond", ww.BASIS_HOLIDAY_WORK, five, size),
+        Rule("breaks: 30 min per 4 h, 1 h per 8 h worked (unpaid)", ww.BASIS_BREAK, True, "every workplace"),
+    ]
+
+
+def krw_text(n: int) -> str:
     return f"₩{n:,}"
+
+
+def exact_number(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def lines_json(lines: list[Line]) -> list[dict[str, Any]]:
+    return [
+        {
+            "hours": exact_number(Fraction(line.minutes) / 60),
+            "hourly_rate": line.hourly_rate,
+            "percent": line.percent,
+            "rate_per_hour": exact_number(Fraction(line.hourly_rate * line.percent, 100)),
+            "amount": round_half_up(line.amount),
+        }
+        for line in lines
+    ]
+
+
+def lines_text(lines: list[Line]) -> str:
+    return " + ".join(
+        f"{float(Fraction(line.minutes) / 60):g} h × ₩{exact_number(Fraction(line.hourly_rate * line.percent, 100)):,}/h "
+        f"({line.percent} % of ₩{line.hourly_rate:,})"
+        for line in lines
+    )
+
+
+def merge_lines(into: list[Line], lines: list[Line]) -> None:
+    for line in lines:
+        for have in into:
+            if (have.hourly_rate, have.percent) == (line.hourly_rate, line.percent):
+                have.minutes += line.minutes
+                break
+        else:
+            into.append(Line(line.minutes, line.hourly_rate, line.percent))
 
 
 def check(
@@ -262,7 +367,7 @@ def check(
     minimum_wages: dict[int, int],
     as_of: date,
 ) -> Report:
-    """All findings for the contract, per pay period, in period order."""
+    """All findings for the contract, per pay period, in period order (contract findings first)."""
     by_period: dict[date, list[WeekLog]] = defaultdict(list)
     period_end: dict[date, date] = {}
     for w in sorted(weeks, key=lambda w: w.week_start):
@@ -276,204 +381,13 @@ def check(
             statement_of[s.period_start] = s
         period_end.setdefault(s.period_start, s.period_end)
 
-    periods: list[PeriodResult] = []
-    for start in sorted(period_end):
-        periods.append(
-            _check_period(
-                terms, start, period_end[start], by_period.get(start, []), statement_of.get(start), minimum_wages, as_of
-            )
+    from civic_ledger.labor.periods import check_period, contract_findings  # it builds on this module's types
+
+    periods = [
+        check_period(
+            terms, start, period_end[start], by_period.get(start, []), statement_of.get(start), minimum_wages, as_of
         )
-    findings = [f for p in periods for f in p.findings]
-    return Report(as_of=as_of, periods=periods, findings=findings)
-
-
-def _check_period(
-    terms: Terms,
-    start: date,
-    end: date,
-    weeks: list[WeekLog],
-    statement: Statement | None,
-    minimum_wages: dict[int, int],
-    as_of: date,
-) -> PeriodResult:
-    findings: list[Finding] = []
-    due = due_date(end, terms)
-    base = Fraction(0)
-    minimum_base = Fraction(0)
-    holiday = Fraction(0)
-    holiday_weeks: list[date] = []
-    holiday_reasons: dict[str, str] = {}
-    minutes = 0
-    first_rate = 0
-    flagged_years: set[int] = set()
-
-    for w in weeks:
-        minimum = minimum_wage_for(w.week_start.year, minimum_wages)
-        rate = max(terms.hourly_wage, minimum)
-        first_rate = first_rate or rate
-        minutes += w.minutes_worked
-        base += Fraction(w.minutes_worked * rate, 60)
-        minimum_base += Fraction(w.minutes_worked * minimum, 60)
-        owed, why = holiday_pay_owed(w, terms, rate)
-        holiday_reasons[w.week_start.isoformat()] = why
-        if owed:
-            holiday += owed
-            holiday_weeks.append(w.week_start)
-        if terms.hourly_wage < minimum and w.week_start.year not in flagged_years:
-            flagged_years.add(w.week_start.year)
-            findings.append(
-                Finding(
-                    CONTRACT_WAGE_BELOW_MINIMUM,
-                    start,
-                    end,
-                    0,
-                    f"the contracted wage {_krw(terms.hourly_wage)}/h is below the {w.week_start.year} minimum wage "
-                    f"{_krw(minimum)}/h; the minimum applies",
-                    (w.week_start,),
-                    {"contract_hourly_wage": terms.hourly_wage, "minimum_wage": minimum, "year": w.week_start.year},
-                )
-            )
-        if w.status == "disputed":
-            claimed = w.claimed_minutes if w.claimed_minutes is not None else w.minutes_worked
-            extra = max(0, claimed - w.minutes_worked)
-            amount = round_half_up(Fraction(extra * rate, 60))
-            findings.append(
-                Finding(
-                    DISPUTED_WEEK,
-                    start,
-                    end,
-                    amount,
-                    f"the worker disputes the week of {w.week_start}: recorded {w.minutes_worked} min, "
-                    f"claimed {claimed} min; the extra {extra} min are worth {_krw(amount)}",
-                    (w.week_start,),
-                    {
-                        "recorded_minutes": w.minutes_worked,
-                        "claimed_minutes": claimed,
-                        "recorded_days": days_text(w.days_worked),
-                        "claimed_days": days_text(w.claimed_days if w.claimed_days is not None else w.days_worked),
-                        "revision": w.revision,
-                    },
-                )
-            )
-        elif w.status == "recorded":
-            findings.append(
-                Finding(
-                    UNCONFIRMED_WEEK,
-                    start,
-                    end,
-                    0,
-                    f"the week of {w.week_start} is recorded by the employer but not yet confirmed by the worker",
-                    (w.week_start,),
-                    {"revision": w.revision},
-                )
-            )
-
-    base_owed = round_half_up(base)
-    minimum_owed = round_half_up(minimum_base)
-    holiday_owed = round_half_up(holiday)
-    week_tuple = tuple(w.week_start for w in weeks)
-
-    if statement is None:
-        if weeks and due < as_of and base_owed + holiday_owed > 0:
-            findings.append(
-                Finding(
-                    MISSING_STATEMENT,
-                    start,
-                    end,
-                    base_owed + holiday_owed,
-                    f"no wage statement for {start} – {end} (due {due}); {_krw(base_owed + holiday_owed)} owed "
-                    f"({_krw(base_owed)} for {minutes} min + {_krw(holiday_owed)} weekly holiday pay)",
-                    week_tuple,
-                    {"due_date": due.isoformat(), "base_owed": base_owed, "holiday_owed": holiday_owed},
-                )
-            )
-    else:
-        paid_hours = statement.base_pay + statement.overtime_pay
-        below_min = max(0, minimum_owed - paid_hours)
-        under = max(0, base_owed - paid_hours) - below_min
-        if below_min:
-            findings.append(
-                Finding(
-                    BELOW_MINIMUM_WAGE,
-                    start,
-                    end,
-                    below_min,
-                    f"{_krw(paid_hours)} paid for {minutes} min is below the minimum wage "
-                    f"({_krw(minimum_owed)}); {_krw(below_min)} short",
-                    week_tuple,
-                    {"minutes_worked": minutes, "paid_for_hours": paid_hours, "minimum_wage_pay": minimum_owed},
-                )
-            )
-        if under:
-            findings.append(
-                Finding(
-                    UNDERPAID_WAGES,
-                    start,
-                    end,
-                    under,
-                    f"{_krw(paid_hours)} paid for {minutes} min at {_krw(first_rate)}/h, {_krw(base_owed)} owed; "
-                    f"{_krw(under)} short",
-                    week_tuple,
-                    {
-                        "minutes_worked": minutes,
-                        "hourly_rate": first_rate,
-                        "base_owed": base_owed,
-                        "paid_for_hours": paid_hours,
-                    },
-                )
-            )
-        excess = max(0, paid_hours - base_owed)
-        holiday_short = max(0, holiday_owed - statement.holiday_pay - excess)
-        if holiday_short:
-            findings.append(
-                Finding(
-                    WEEKLY_HOLIDAY_PAY,
-                    start,
-                    end,
-                    holiday_short,
-                    f"weekly holiday pay of {_krw(holiday_owed)} owed for the week(s) of "
-                    f"{', '.join(str(d) for d in holiday_weeks)}, {_krw(statement.holiday_pay)} paid; "
-                    f"{_krw(holiday_short)} short",
-                    tuple(holiday_weeks),
-                    {
-                        "holiday_owed": holiday_owed,
-                        "holiday_paid": statement.holiday_pay,
-                        "offset_by_excess_base": min(excess, max(0, holiday_owed - statement.holiday_pay)),
-                        "daily_minutes": terms.daily_minutes,
-                        "reasons": holiday_reasons,
-                    },
-                )
-            )
-        if statement.payment_date > due:
-            days = (statement.payment_date - due).days
-            findings.append(
-                Finding(
-                    LATE_PAYMENT,
-                    start,
-                    end,
-                    0,
-                    f"paid on {statement.payment_date}, {days} day(s) after the pay day {due}",
-                    week_tuple,
-                    {
-                        "due_date": due.isoformat(),
-                        "payment_date": statement.payment_date.isoformat(),
-                        "days_late": days,
-                        "gross_paid_late": statement.gross_pay,
-                    },
-                )
-            )
-
-    findings.sort(key=lambda f: KIND_ORDER.index(f.kind))
-    return PeriodResult(
-        period_start=start,
-        period_end=end,
-        due_date=due,
-        weeks=list(week_tuple),
-        minutes_worked=minutes,
-        hourly_rate_owed=first_rate or terms.hourly_wage,
-        base_owed=base_owed,
-        holiday_owed=holiday_owed,
-        holiday_weeks=holiday_weeks,
-        statement=statement,
-        findings=findings,
-    )
+        for start in sorted(period_end)
+    ]
+    findings = contract_findings(terms) + [f for p in periods for f in p.findings]
+    return Report(as_of=as_of, periods=periods, findings=findings, rules=rules_applied(terms))

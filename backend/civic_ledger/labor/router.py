@@ -260,4 +260,8 @@ def get_evidence_html(contract_id: str, platform: PlatformDep, as_of: date | Non
 def verify_evidence(
     platform: PlatformDep, bundle: Annotated[dict[str, Any], Body(description="A bundle from `/evidence`.")]
 ) -> VerifyOut:
-    return evidence.verify_bundle(platform.chain.w3, bundle)
+    """LaborRecords' address, deploy block and ABI are the server's deployment's, never the bundle's
+    (`deployment` in the answer says which; a bundle naming another contract fails the `deployment` check)."""
+    from civic_ledger.platform.trust import TrustedDeployment
+
+    return evidence.verify_bundle(TrustedDeployment.from_platform(platform), bundle)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
+from civic_ledger.platform.trust import DeploymentRef
 
 Date = date  # a field named `date` shadows the type inside DailyEntry
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -118,6 +119,19 @@ class TermsCreate(BaseModel):
         description="Weekday 1 (Mon) … 7 (Sun) for weekly pay, day of month 1 … 31 for monthly.",
         examples=[5],
     )
+    break_minutes: int = Field(
+        ge=0,
+        le=1440,
+        description="Contracted unpaid break per working day, in minutes (LSA Art. 54: 30 min per 4 h worked, "
+        "1 h per 8 h; less is registered and reported as a finding).",
+        examples=[30],
+    )
+    five_or_more_employees: bool = Field(
+        description="Whether the workplace ordinarily has five or more employees: the overtime, night and holiday "
+        "premiums apply only then (LSA Art. 11 and 56, Part-time Workers Act Art. 6(3)). Signed by both parties and "
+        "stored on chain.",
+        examples=[True],
+    )
 
 
 class ContractTypedDataCreate(TermsCreate):
@@ -161,10 +175,18 @@ class DocumentCheckOut(BaseModel):
 
 
 class DailyEntry(BaseModel):
-    date: Annotated[Date, AfterValidator(_recordable)] = Field(examples=["2026-03-02"])
+    """One shift. It belongs to the day it starts; an `end` earlier than `start` ends the next day
+    (22:00–06:00). Break time is unpaid: worked = end − start − break."""
+
+    date: Annotated[Date, AfterValidator(_recordable)] = Field(
+        description="The day the shift starts.", examples=["2026-03-02"]
+    )
     start: time = Field(examples=["09:00"])
-    end: time = Field(examples=["13:00"])
-    break_minutes: int = Field(0, ge=0, le=1440)
+    end: time = Field(description="Earlier than `start` (or equal): the shift ends the next day.", examples=["13:30"])
+    break_minutes: int = Field(0, ge=0, le=1440, description="Unpaid break taken during the shift.", examples=[30])
+    holiday: bool = Field(
+        False, description="The day is a holiday (weekly or public paid holiday) for the worker: holiday work."
+    )
 
 
 class WeekCreate(BaseModel):
@@ -209,6 +231,7 @@ class WeekEventOut(BaseModel):
     claimed_minutes: int | None = None
     claimed_days: list[str] | None = None
     reason_hash: Bytes32 | None = None
+    entries: list[DailyEntry] | None = None
 
 
 class WeekOut(BaseModel):
@@ -219,6 +242,7 @@ class WeekOut(BaseModel):
     minutes_worked: int
     days_worked: list[str]
     entries_root: Bytes32
+    entries: list[DailyEntry] = Field(default_factory=list, description="The shifts of the current revision.")
     history: list[WeekEventOut]
 
 
@@ -293,12 +317,16 @@ class StatementOut(BaseModel):
 
 class FindingOut(BaseModel):
     kind: str = Field(examples=["weekly_holiday_pay_unpaid"])
+    legal_basis: str = Field(examples=["Labour Standards Act Art. 55(1); Enforcement Decree annex 2"])
     period_start: date
     period_end: date
     amount_owed: int = Field(description="KRW still owed (integer; 0 for findings without an amount).")
     message: str
     weeks: list[date]
-    details: dict[str, Any]
+    details: dict[str, Any] = Field(
+        description="Figures of the finding; money findings carry `hours`, `hourly_rate`, `percent`, `amount` "
+        "(owed for those hours) and `lines` (hours × rate per rate)."
+    )
 
 
 class PeriodOut(BaseModel):
@@ -308,12 +336,27 @@ class PeriodOut(BaseModel):
     weeks: list[date]
     minutes_worked: int
     hourly_rate_owed: int
-    base_owed: int
-    holiday_owed: int
+    base_owed: int = Field(description="Straight time at 100 %.")
+    overtime_owed: int = Field(description="Overtime minutes at 150 % (workplaces of five or more).")
+    holiday_work_owed: int = Field(description="Holiday work at 150 % up to 8 h a day, 200 % beyond.")
+    night_owed: int = Field(description="The +50 % premium for 22:00–06:00.")
+    holiday_owed: int = Field(description="Weekly holiday pay (주휴수당).")
+    overtime_minutes: int = Field(
+        description="Minutes beyond the contract or 8 h a day / 40 h a week (premium or not)."
+    )
+    holiday_work_minutes: int = Field(description="Minutes worked on holidays (premium or not).")
+    night_minutes: int = Field(description="Minutes worked 22:00–06:00 (premium or not).")
     holiday_weeks: list[date]
     paid_gross: int | None
     statement_payment_date: date | None
     amount_short: int
+
+
+class RuleOut(BaseModel):
+    rule: str
+    legal_basis: str
+    applies: bool
+    reason: str
 
 
 class ComplianceOut(BaseModel):
@@ -322,6 +365,7 @@ class ComplianceOut(BaseModel):
     total_amount_owed: int
     findings: list[FindingOut]
     periods: list[PeriodOut]
+    rules: list[RuleOut] = Field(description="Which rules were applied to this contract, and why.")
     rounding: str
 
 
@@ -337,3 +381,4 @@ class VerifyOut(BaseModel):
     records_checked: int
     problems: list[str]
     checks: list[VerifyCheckOut]
+    deployment: DeploymentRef = Field(description="The trusted deployment the bundle was checked against.")

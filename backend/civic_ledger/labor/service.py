@@ -4,197 +4,80 @@ Every action is EIP-712 typed data signed by its actor (employer, worker, labour
 relayed by the operator; the service rebuilds the typed data from the request, checks that the
 signature recovers to the right party (403 otherwise), simulates, then relays. Reads come from
 the chain's events (the chain is the only store); :mod:`civic_ledger.labor.compliance` turns
-them into findings, and :mod:`civic_ledger.labor.evidence` into a verifiable bundle.
+them into findings, and :mod:`civic_ledger.labor.evidence` into a verifiable bundle. The pure
+half — chain records to views and to the compliance report, the shifts' Merkle tree — is
+:mod:`civic_ledger.labor.records`; the EIP-712 types are :mod:`civic_ledger.labor.typed`.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
-from hexbytes import HexBytes
+from eth_utils import keccak
 from web3.contract import Contract
 
 from civic_ledger.errors import ContractError, Forbidden, InvalidInput, NotFound
 from civic_ledger.labor import compliance as cx
+from civic_ledger.labor.records import (
+    _b32,
+    _hex,
+    _ref,
+    _terms_from_event,
+    build_contract,
+    build_minimum_wages,
+    build_statement,
+    build_weeks,
+    days_mask,
+    entry_tuple,
+    norm_log,
+    parse_contract_id,
+    run_compliance,
+    summarise_week,
+    yyyymmdd,
+)
 from civic_ledger.labor.schemas import (
-    WEEKDAY_NAMES,
-    ChainRef,
     ComplianceOut,
     ContractCreate,
     ContractOut,
     ContractTypedDataOut,
-    DailyEntry,
     DisputeCreate,
     DisputeRecord,
     DocumentCheckOut,
     EntryProofOut,
-    FindingOut,
     MinimumWageOut,
     MinimumWageSet,
-    PeriodOut,
     StatementCreate,
     StatementOut,
     StatementRecord,
     TermsCreate,
     TypedDataOut,
     WeekCreate,
-    WeekEventOut,
     WeekOut,
     WeekRecord,
     WeekRecordOut,
+)
+from civic_ledger.labor.typed import (
+    CONFIRM_WEEK_TYPES,
+    DISPUTE_WEEK_TYPES,
+    LABOR_CONTRACT_TYPES,
+    RECORD_WAGE_STATEMENT_TYPES,
+    RECORD_WEEK_TYPES,
+    SET_MINIMUM_WAGE_TYPES,
 )
 from civic_ledger.platform import eip712
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
 CONTRACT_NAME = "LaborRecords"
-OPEN_ENDED = 99991231
 CONTRACT_SIGNING_TTL_S = 24 * 3600
-
-ROUNDING = (
-    "Exact integer/fraction arithmetic; each amount owed is rounded to the won once per pay period and "
-    "component (base pay, weekly holiday pay), halves up; shortfalls are differences of integers."
-)
-
-# ------------------------------------------------------------------ EIP-712 types
-
-LABOR_CONTRACT_TYPES = {
-    "LaborContract": [
-        {"name": "employer", "type": "address"},
-        {"name": "worker", "type": "address"},
-        {"name": "documentHash", "type": "bytes32"},
-        {"name": "workplaceId", "type": "bytes32"},
-        {"name": "hourlyWage", "type": "uint32"},
-        {"name": "dailyMinutes", "type": "uint16"},
-        {"name": "weeklyMinutes", "type": "uint16"},
-        {"name": "workDays", "type": "uint8"},
-        {"name": "startDate", "type": "uint32"},
-        {"name": "endDate", "type": "uint32"},
-        {"name": "payCycle", "type": "uint8"},
-        {"name": "payDay", "type": "uint8"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-RECORD_WEEK_TYPES = {
-    "RecordWeek": [
-        {"name": "contractId", "type": "bytes32"},
-        {"name": "weekStart", "type": "uint32"},
-        {"name": "minutesWorked", "type": "uint32"},
-        {"name": "daysWorked", "type": "uint8"},
-        {"name": "entriesRoot", "type": "bytes32"},
-        {"name": "revision", "type": "uint8"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-CONFIRM_WEEK_TYPES = {
-    "ConfirmWeek": [
-        {"name": "contractId", "type": "bytes32"},
-        {"name": "weekStart", "type": "uint32"},
-        {"name": "revision", "type": "uint8"},
-        {"name": "minutesWorked", "type": "uint32"},
-        {"name": "daysWorked", "type": "uint8"},
-        {"name": "entriesRoot", "type": "bytes32"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-DISPUTE_WEEK_TYPES = {
-    "DisputeWeek": [
-        {"name": "contractId", "type": "bytes32"},
-        {"name": "weekStart", "type": "uint32"},
-        {"name": "revision", "type": "uint8"},
-        {"name": "claimedMinutes", "type": "uint32"},
-        {"name": "claimedDays", "type": "uint8"},
-        {"name": "reasonHash", "type": "bytes32"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-RECORD_WAGE_STATEMENT_TYPES = {
-    "RecordWageStatement": [
-        {"name": "contractId", "type": "bytes32"},
-        {"name": "periodStart", "type": "uint32"},
-        {"name": "periodEnd", "type": "uint32"},
-        {"name": "paymentDate", "type": "uint32"},
-        {"name": "statementHash", "type": "bytes32"},
-        {"name": "grossPay", "type": "uint64"},
-        {"name": "basePay", "type": "uint64"},
-        {"name": "holidayPay", "type": "uint64"},
-        {"name": "overtimePay", "type": "uint64"},
-        {"name": "otherPay", "type": "uint64"},
-        {"name": "deductions", "type": "uint64"},
-        {"name": "revision", "type": "uint8"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-SET_MINIMUM_WAGE_TYPES = {
-    "SetMinimumWage": [
-        {"name": "year", "type": "uint16"},
-        {"name": "hourlyWage", "type": "uint32"},
-        {"name": "office", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-
-#: Python type definitions next to the contract constant each must hash to (tested).
-TYPEHASH_CONSTANTS = {
-    "LABOR_CONTRACT_TYPEHASH": ("LaborContract", LABOR_CONTRACT_TYPES),
-    "RECORD_WEEK_TYPEHASH": ("RecordWeek", RECORD_WEEK_TYPES),
-    "CONFIRM_WEEK_TYPEHASH": ("ConfirmWeek", CONFIRM_WEEK_TYPES),
-    "DISPUTE_WEEK_TYPEHASH": ("DisputeWeek", DISPUTE_WEEK_TYPES),
-    "RECORD_WAGE_STATEMENT_TYPEHASH": ("RecordWageStatement", RECORD_WAGE_STATEMENT_TYPES),
-    "SET_MINIMUM_WAGE_TYPEHASH": ("SetMinimumWage", SET_MINIMUM_WAGE_TYPES),
-}
 
 STATUS_NAMES = {1: "recorded", 2: "confirmed", 3: "disputed"}
 
 
-# ------------------------------------------------------------------ small helpers
-
-
 def labor(platform: Platform) -> Contract:
     return platform.deployment.contract(CONTRACT_NAME)
-
-
-def _b32(value: str) -> bytes:
-    return bytes.fromhex(value.removeprefix("0x"))
-
-
-def _hex(value: bytes | HexBytes | str) -> str:
-    if isinstance(value, str):
-        return "0x" + value.removeprefix("0x").lower()
-    return "0x" + bytes(value).hex()
-
-
-def days_mask(days: Sequence[str]) -> int:
-    return sum(1 << WEEKDAY_NAMES.index(d) for d in set(days))
-
-
-def mask_days(mask: int) -> list[str]:
-    return [WEEKDAY_NAMES[i] for i in range(7) if mask >> i & 1]
-
-
-def yyyymmdd(value: date) -> int:
-    return cx.to_yyyymmdd(value)
-
-
-def parse_contract_id(value: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(
-            f"contract id {value!r:.80} must be a string: 0x followed by 64 hex digits", code="invalid_contract_id"
-        )
-    text = value.removeprefix("0x")
-    if len(text) != 64:
-        raise InvalidInput(
-            f"contract id {value!r:.80} must be 0x followed by 64 hex digits", code="invalid_contract_id"
-        )
-    if not all(c in string.hexdigits for c in text):
-        raise InvalidInput(f"contract id {value!r:.80} is not hexadecimal", code="invalid_contract_id")
-    return "0x" + text.lower()
 
 
 def _domain(platform: Platform) -> dict[str, Any]:
@@ -237,41 +120,6 @@ def _relay(platform: Platform, fn: Any) -> Receipt:
         raise
 
 
-def jsonable(value: Any) -> Any:
-    """Event args as plain JSON: bytes as 0x-hex, structs as objects, ints as ints."""
-    if isinstance(value, (bytes, bytearray)):
-        return _hex(bytes(value))
-    if hasattr(value, "keys"):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def norm_log(log: Any) -> dict[str, Any]:
-    """A decoded event log as plain JSON (the form records take in evidence bundles)."""
-    return {
-        "event": str(log["event"]),
-        "address": to_checksum_address(log["address"]),
-        "transactionHash": _hex(log["transactionHash"]),
-        "blockNumber": int(log["blockNumber"]),
-        "blockHash": _hex(log["blockHash"]),
-        "logIndex": int(log["logIndex"]),
-        "args": jsonable(log["args"]),
-    }
-
-
-def _ref(log: dict[str, Any]) -> ChainRef:
-    return ChainRef(
-        event=log["event"],
-        contract_address=log["address"],
-        tx_hash=log["transactionHash"],
-        block_number=log["blockNumber"],
-        block_hash=log["blockHash"],
-        log_index=log["logIndex"],
-    )
-
-
 def _event_from_receipt(platform: Platform, receipt: Receipt, name: str) -> dict[str, Any]:
     events = getattr(labor(platform).events, name)().process_receipt(receipt.raw)
     if not events:
@@ -284,98 +132,6 @@ def _logs(platform: Platform, name: str, filters: dict[str, Any] | None = None) 
     from_block = int(platform.deployment.entries[CONTRACT_NAME]["block"])
     logs = [norm_log(lg) for lg in event.get_logs(from_block=from_block, argument_filters=filters or {})]
     return sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
-
-
-# ------------------------------------------------------------------ Merkle tree of daily entries
-
-
-def entry_minutes(entry: DailyEntry) -> int:
-    start = entry.start.hour * 60 + entry.start.minute
-    end = entry.end.hour * 60 + entry.end.minute
-    return end - start - entry.break_minutes
-
-
-def entry_encoding(entry: DailyEntry) -> bytes:
-    start = entry.start.hour * 60 + entry.start.minute
-    end = entry.end.hour * 60 + entry.end.minute
-    return abi_encode(["uint32", "uint16", "uint16", "uint16"], [yyyymmdd(entry.date), start, end, entry.break_minutes])
-
-
-def entry_leaf(entry: DailyEntry) -> bytes:
-    return keccak(keccak(entry_encoding(entry)))
-
-
-def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
-def merkle_root_and_proofs(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    """Sorted-pair Merkle tree (OpenZeppelin MerkleProof compatible); an odd node moves up as is."""
-    if not leaves:
-        return b"\x00" * 32, []
-    proofs: list[list[bytes]] = [[] for _ in leaves]
-    positions = list(range(len(leaves)))  # index of each leaf's node in the current level
-    level = list(leaves)
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level), 2):
-            nxt.append(_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i])
-        for leaf_index, pos in enumerate(positions):
-            sibling = pos ^ 1
-            if sibling < len(level):
-                proofs[leaf_index].append(level[sibling])
-            positions[leaf_index] = pos // 2
-        level = nxt
-    return level[0], proofs
-
-
-def summarise_week(week: WeekCreate) -> tuple[int, int, bytes, list[EntryProofOut]]:
-    """Validate the entries of a week; (minutes, days mask, Merkle root, proofs)."""
-    if week.week_start.weekday() != 0:
-        raise InvalidInput(
-            f"week_start {week.week_start} is a {week.week_start:%A}, not a Monday", code="invalid_week_start"
-        )
-    minutes = 0
-    mask = 0
-    for i, entry in enumerate(week.entries):
-        offset = (entry.date - week.week_start).days
-        if not 0 <= offset <= 6:
-            raise InvalidInput(
-                f"entries.{i}.date {entry.date} is not in the week starting {week.week_start}", code="invalid_entry"
-            )
-        worked = entry_minutes(entry)
-        if worked <= 0:
-            raise InvalidInput(
-                f"entries.{i}: end {entry.end} minus start {entry.start} minus the break is not positive",
-                code="invalid_entry",
-            )
-        minutes += worked
-        mask |= 1 << offset
-    ordered = sorted(week.entries, key=lambda e: (e.date, e.start))
-    leaves = [entry_leaf(e) for e in ordered]
-    root, proofs = merkle_root_and_proofs(leaves)
-    out = [
-        EntryProofOut(entry=e, leaf=_hex(leaf), proof=[_hex(p) for p in proof], root=_hex(root))
-        for e, leaf, proof in zip(ordered, leaves, proofs, strict=True)
-    ]
-    return minutes, mask, root, out
-
-
-# ------------------------------------------------------------------ minimum wage
-
-
-def build_minimum_wages(logs: list[dict[str, Any]]) -> list[MinimumWageOut]:
-    latest: dict[int, MinimumWageOut] = {}
-    for log in logs:
-        args = log["args"]
-        office = args["office"]
-        latest[int(args["year"])] = MinimumWageOut(
-            year=int(args["year"]),
-            hourly_wage=int(args["hourlyWage"]),
-            set_by=None if int(office, 16) == 0 else office,
-            ref=_ref(log),
-        )
-    return [latest[y] for y in sorted(latest)]
 
 
 def minimum_wages(platform: Platform) -> list[MinimumWageOut]:
@@ -438,6 +194,8 @@ def terms_message(terms: TermsCreate, deadline: int) -> dict[str, Any]:
         "endDate": yyyymmdd(terms.end_date),
         "payCycle": 1 if terms.pay_cycle == "weekly" else 2,
         "payDay": terms.pay_day,
+        "breakMinutes": terms.break_minutes,
+        "fiveOrMoreEmployees": terms.five_or_more_employees,
         "deadline": deadline,
     }
 
@@ -477,36 +235,11 @@ def register_contract(platform: Platform, body: ContractCreate) -> ContractOut:
     return ContractOut(contract_id=_hex(log["args"]["contractId"]), terms=body.terms, registered=_ref(log))
 
 
-def _terms_from_event(args: Any) -> TermsCreate:
-    t = args["terms"]
-    get = (lambda k, i: t[k]) if hasattr(t, "keys") else (lambda k, i: t[i])
-    return TermsCreate(
-        employer=get("employer", 0),
-        worker=get("worker", 1),
-        document_hash=_hex(get("documentHash", 2)),
-        workplace_id=_hex(get("workplaceId", 3)),
-        hourly_wage=int(get("hourlyWage", 4)),
-        daily_minutes=int(get("dailyMinutes", 5)),
-        weekly_minutes=int(get("weeklyMinutes", 6)),
-        work_days=mask_days(int(get("workDays", 7))),  # type: ignore[arg-type]
-        start_date=cx.from_yyyymmdd(int(get("startDate", 8))),
-        end_date=cx.from_yyyymmdd(int(get("endDate", 9))),
-        pay_cycle="weekly" if int(get("payCycle", 10)) == 1 else "monthly",
-        pay_day=int(get("payDay", 11)),
-    )
-
-
 def _contract_log(platform: Platform, contract_id: str) -> Any:
     logs = _logs(platform, "LaborContractRegistered", {"contractId": _b32(contract_id)})
     if not logs:
         raise NotFound(f"no labour contract {contract_id}", code="LaborRecordsUnknownContract")
     return logs[0]
-
-
-def build_contract(log: dict[str, Any]) -> ContractOut:
-    return ContractOut(
-        contract_id=_hex(log["args"]["contractId"]), terms=_terms_from_event(log["args"]), registered=_ref(log)
-    )
 
 
 def get_contract(platform: Platform, contract_id: str) -> ContractOut:
@@ -564,7 +297,7 @@ def _week_state(platform: Platform, contract_id: str, week_start: date) -> tuple
 
 def _employer_of(platform: Platform, contract_id: str) -> tuple[str, str]:
     c = labor(platform).functions.contractOf(_b32(contract_id)).call()
-    employer, worker = c[0], c[7]
+    employer, worker = c[0], c[8]
     if int(employer, 16) == 0:
         raise NotFound(f"no labour contract {contract_id}", code="LaborRecordsUnknownContract")
     return employer, worker
@@ -605,9 +338,10 @@ def record_week(platform: Platform, contract_id: str, body: WeekRecord) -> WeekR
     typed, proofs = week_typed_message(platform, contract_id, body, body.deadline)
     _check_signer(typed, body.signature, employer, "employer")
     m = typed.message
+    ordered = sorted(body.entries, key=lambda e: (e.date, e.start))
     fn = labor(platform).functions.recordWeek(
         _b32(contract_id),
-        (m["weekStart"], m["minutesWorked"], m["daysWorked"], m["entriesRoot"], m["revision"]),
+        (m["weekStart"], m["revision"], [entry_tuple(e) for e in ordered]),
         body.deadline,
         _b32(body.signature),
     )
@@ -711,59 +445,6 @@ def _week_logs(platform: Platform, contract_id: str, week_start: date | None = N
     return [lg for name in ("WeekRecorded", "WeekConfirmed", "WeekDisputed") for lg in _logs(platform, name, filters)]
 
 
-def _week_histories(logs: list[dict[str, Any]]) -> dict[int, list[WeekEventOut]]:
-    by_week: dict[int, list[WeekEventOut]] = {}
-    for log in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
-        a = log["args"]
-        if log["event"] == "WeekRecorded":
-            ev = WeekEventOut(
-                action="recorded",
-                revision=a["revision"],
-                ref=_ref(log),
-                minutes_worked=a["minutesWorked"],
-                days_worked=mask_days(a["daysWorked"]),
-                entries_root=_hex(a["entriesRoot"]),
-            )
-        elif log["event"] == "WeekConfirmed":
-            ev = WeekEventOut(action="confirmed", revision=a["revision"], ref=_ref(log))
-        elif log["event"] == "WeekDisputed":
-            ev = WeekEventOut(
-                action="disputed",
-                revision=a["revision"],
-                ref=_ref(log),
-                claimed_minutes=a["claimedMinutes"],
-                claimed_days=mask_days(a["claimedDays"]),
-                reason_hash=_hex(a["reasonHash"]),
-            )
-        else:
-            continue
-        by_week.setdefault(int(a["weekStart"]), []).append(ev)
-    return by_week
-
-
-def build_weeks(contract_id: str, logs: list[dict[str, Any]]) -> list[WeekOut]:
-    histories = _week_histories(logs)
-    return [_week_out(contract_id, k, histories[k]) for k in sorted(histories)]
-
-
-def _week_out(contract_id: str, week_key: int, history: list[WeekEventOut]) -> WeekOut:
-    last_record = [e for e in history if e.action == "recorded"][-1]
-    status = "recorded"
-    for e in history:
-        if e.revision == last_record.revision and e.action != "recorded":
-            status = e.action
-    return WeekOut(
-        contract_id=contract_id,
-        week_start=cx.from_yyyymmdd(week_key),
-        status=status,  # type: ignore[arg-type]
-        revision=last_record.revision,
-        minutes_worked=last_record.minutes_worked or 0,
-        days_worked=last_record.days_worked or [],
-        entries_root=last_record.entries_root or "0x" + "00" * 32,
-        history=history,
-    )
-
-
 def list_weeks(platform: Platform, contract_id: str) -> list[WeekOut]:
     contract_id = parse_contract_id(contract_id)
     _employer_of(platform, contract_id)
@@ -864,40 +545,6 @@ def record_statement(platform: Platform, contract_id: str, body: StatementRecord
     return build_statement(contract_id, log)
 
 
-def build_statement(contract_id: str, log: dict[str, Any]) -> StatementOut:
-    s = log["args"]["statement"]
-    keys = [
-        "periodStart",
-        "periodEnd",
-        "paymentDate",
-        "statementHash",
-        "grossPay",
-        "basePay",
-        "holidayPay",
-        "overtimePay",
-        "otherPay",
-        "deductions",
-        "revision",
-    ]
-    v = {k: (s[k] if hasattr(s, "keys") else s[i]) for i, k in enumerate(keys)}
-    return StatementOut(
-        contract_id=contract_id,
-        period_start=cx.from_yyyymmdd(v["periodStart"]),
-        period_end=cx.from_yyyymmdd(v["periodEnd"]),
-        payment_date=cx.from_yyyymmdd(v["paymentDate"]),
-        statement_hash=_hex(v["statementHash"]),
-        gross_pay=v["grossPay"],
-        base_pay=v["basePay"],
-        holiday_pay=v["holidayPay"],
-        overtime_pay=v["overtimePay"],
-        other_pay=v["otherPay"],
-        deductions=v["deductions"],
-        net_pay=v["grossPay"] - v["deductions"],
-        revision=v["revision"],
-        ref=_ref(log),
-    )
-
-
 def list_statements(platform: Platform, contract_id: str) -> list[StatementOut]:
     contract_id = parse_contract_id(contract_id)
     _employer_of(platform, contract_id)
@@ -905,102 +552,6 @@ def list_statements(platform: Platform, contract_id: str) -> list[StatementOut]:
         build_statement(contract_id, log)
         for log in _logs(platform, "WageStatementRecorded", {"contractId": _b32(contract_id)})
     ]
-
-
-# ------------------------------------------------------------------ compliance
-
-
-def engine_terms(terms: TermsCreate) -> cx.Terms:
-    return cx.Terms(
-        hourly_wage=terms.hourly_wage,
-        daily_minutes=terms.daily_minutes,
-        weekly_minutes=terms.weekly_minutes,
-        work_days=days_mask(terms.work_days),
-        start_date=terms.start_date,
-        end_date=terms.end_date,
-        pay_cycle=1 if terms.pay_cycle == "weekly" else 2,
-        pay_day=terms.pay_day,
-    )
-
-
-def engine_week(week: WeekOut) -> cx.WeekLog:
-    claimed_minutes = claimed_days = None
-    if week.status == "disputed":
-        dispute = [e for e in week.history if e.action == "disputed" and e.revision == week.revision][-1]
-        claimed_minutes = dispute.claimed_minutes
-        claimed_days = days_mask(dispute.claimed_days or [])
-    return cx.WeekLog(
-        week_start=week.week_start,
-        minutes_worked=week.minutes_worked,
-        days_worked=days_mask(week.days_worked),
-        status=week.status,
-        revision=week.revision,
-        claimed_minutes=claimed_minutes,
-        claimed_days=claimed_days,
-    )
-
-
-def engine_statement(s: StatementOut) -> cx.Statement:
-    return cx.Statement(
-        period_start=s.period_start,
-        period_end=s.period_end,
-        payment_date=s.payment_date,
-        gross_pay=s.gross_pay,
-        base_pay=s.base_pay,
-        holiday_pay=s.holiday_pay,
-        overtime_pay=s.overtime_pay,
-        other_pay=s.other_pay,
-        deductions=s.deductions,
-        revision=s.revision,
-    )
-
-
-def run_compliance(
-    contract_id: str,
-    terms: TermsCreate,
-    weeks: list[WeekOut],
-    statements: list[StatementOut],
-    table: dict[int, int],
-    as_of: date,
-) -> ComplianceOut:
-    report = cx.check(
-        engine_terms(terms), [engine_week(w) for w in weeks], [engine_statement(s) for s in statements], table, as_of
-    )
-    return ComplianceOut(
-        contract_id=contract_id,
-        as_of=as_of,
-        total_amount_owed=report.total_amount_owed,
-        findings=[
-            FindingOut(
-                kind=f.kind,
-                period_start=f.period_start,
-                period_end=f.period_end,
-                amount_owed=f.amount_owed,
-                message=f.message,
-                weeks=list(f.weeks),
-                details=f.details,
-            )
-            for f in report.findings
-        ],
-        periods=[
-            PeriodOut(
-                period_start=p.period_start,
-                period_end=p.period_end,
-                due_date=p.due_date,
-                weeks=p.weeks,
-                minutes_worked=p.minutes_worked,
-                hourly_rate_owed=p.hourly_rate_owed,
-                base_owed=p.base_owed,
-                holiday_owed=p.holiday_owed,
-                holiday_weeks=p.holiday_weeks,
-                paid_gross=p.statement.gross_pay if p.statement else None,
-                statement_payment_date=p.statement.payment_date if p.statement else None,
-                amount_short=p.shortfall,
-            )
-            for p in report.periods
-        ],
-        rounding=ROUNDING,
-    )
 
 
 def chain_today(platform: Platform) -> date:

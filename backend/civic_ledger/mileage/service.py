@@ -16,8 +16,6 @@ citizens' on-chain balances; :func:`liability` checks that.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +60,7 @@ from civic_ledger.mileage.schemas import (
     StatementOut,
     TypedDataOut,
 )
-from civic_ledger.platform import eip712
+from civic_ledger.platform import csvsafe, eip712
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
@@ -910,12 +908,7 @@ def statement_of(platform: Platform, account: str) -> StatementOut:
 
 
 def to_csv(rows: Sequence[BaseModel]) -> str:
-    """Rows of one model as CSV with a header line (empty string for no rows)."""
+    """Rows of one model as CSV with a header line (empty string for no rows); formula-safe cells."""
     if not rows:
         return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(type(rows[0]).model_fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.model_dump())
-    return out.getvalue()
+    return csvsafe.dicts_to_text(list(type(rows[0]).model_fields), (row.model_dump() for row in rows))

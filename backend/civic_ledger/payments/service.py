@@ -99,6 +99,20 @@ def message_from(platform: Platform, key: str, fields: dict[str, Any], **ids: in
     return message
 
 
+def _require_client(platform: Platform, owner: str) -> None:
+    """Only a client (``CLIENT_ROLE``) funds buckets, so only a client's permit is worth relaying:
+    anyone else's would make the operator pay for an allowance the escrow never uses."""
+    escrow = payments(platform)
+    role = platform.relayer.call(escrow.functions.CLIENT_ROLE())
+    if not platform.relayer.call(escrow.functions.hasRole(role, owner)):
+        raise Forbidden(
+            f"{owner} does not hold SubcontractPayments.CLIENT_ROLE: only a project client's permit is relayed "
+            "(the operator pays for it)",
+            code="missing_role",
+            details={"required": "SubcontractPayments.CLIENT_ROLE", "account": owner},
+        )
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(w.title() for w in rest)
@@ -156,6 +170,8 @@ def relay(platform: Platform, key: str, message: dict[str, Any], signature: str)
             code="invalid_signature",
             details={"recovered": recovered, "expected": signer},
         )
+    if key == "permit":
+        _require_client(platform, signer)
     contract = _contract(platform, action)
     sig = bytes.fromhex(signature.removeprefix("0x"))
     args = [to_contract_value(name, message[name]) for name in action.args]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,14 @@ from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from web3 import EthereumTesterProvider, HTTPProvider, LegacyWebSocketProvider, Web3
 from web3.exceptions import ContractLogicError
 
-from civic_ledger.errors import ChainUnavailable, ConfigError
-from civic_ledger.platform.embedded import EMBEDDED_CHAIN_ID, PersistentEthereumTester, open_embedded
+from civic_ledger.errors import ChainUnavailable, ConfigError, ServiceBusy
+from civic_ledger.platform.embedded import (
+    EMBEDDED_CHAIN_ID,
+    PersistentEthereumTester,
+    SnapshotPyEVMBackend,
+    open_embedded,
+    open_snapshot_reader,
+)
 from civic_ledger.platform.revert import revert_data_of
 
 #: Development chains: the embedded chain, anvil/hardhat (31337) and geth --dev (1337).
@@ -45,6 +54,68 @@ class _LockedTesterProvider(EthereumTesterProvider):
                 # Raise what a JSON-RPC node's revert becomes in web3: ContractLogicError + data.
                 data = revert_data_of(exc)
                 raise ContractLogicError("execution reverted", data="0x" + (data or b"").hex()) from None
+
+
+class UntrustedReads:
+    """Where reads for untrusted callers (``/rpc``) run, so they can not stall anything else.
+
+    On the embedded chain each read runs on a read-only snapshot of the store (its own SQLite
+    connection, never the chain lock), with every ``eth_call`` capped at ``gas_cap`` gas and
+    ``time_limit_s`` of wall time; at most ``size`` run at once. On a JSON-RPC node the node
+    runs them (the gas cap is applied to the request by the caller).
+    """
+
+    def __init__(self, chain: Chain, data_dir: Path, *, gas_cap: int, time_limit_s: float, size: int) -> None:
+        self.chain = chain
+        self.gas_cap = gas_cap
+        self.time_limit_s = time_limit_s
+        self.size = size
+        self._data_dir = data_dir
+        self._pool: queue.Queue[Any] = queue.Queue()
+        self._made = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def provider(self, wait_s: float) -> Iterator[Any]:
+        """A provider to make one request with; :class:`ServiceBusy` when none is free in ``wait_s``."""
+        if not self.chain.is_embedded:
+            yield self.chain.w3.provider
+            return
+        try:
+            reader = self._pool.get_nowait()
+        except queue.Empty:
+            reader = None
+            with self._lock:
+                if self._made < self.size:
+                    self._made += 1
+                    make = True
+                else:
+                    make = False
+            if make:
+                tester = open_snapshot_reader(self._data_dir, gas_cap=self.gas_cap, time_limit_s=self.time_limit_s)
+                reader = _LockedTesterProvider(tester, threading.RLock())
+            else:
+                try:
+                    reader = self._pool.get(timeout=wait_s)
+                except queue.Empty:
+                    raise ServiceBusy(
+                        f"all {self.size} read slots for untrusted callers are busy: retry in a moment"
+                    ) from None
+        try:
+            backend = reader.ethereum_tester.backend
+            assert isinstance(backend, SnapshotPyEVMBackend)
+            backend.refresh()
+            yield reader
+        finally:
+            self._pool.put(reader)
+
+    def close(self) -> None:
+        while True:
+            try:
+                reader = self._pool.get_nowait()
+            except queue.Empty:
+                return
+            reader.ethereum_tester.backend.close()
 
 
 @dataclass

@@ -43,14 +43,23 @@ EMBEDDED_CHAIN_ID = 131277322940537
 
 
 class SQLiteKV(BaseDB):
-    """A key/value table in SQLite. Writes autocommit unless a transaction is open."""
+    """A key/value table in SQLite. Writes autocommit unless a transaction is open.
 
-    def __init__(self, path: Path) -> None:
+    ``read_only`` opens a second connection to the same file that can never write: in WAL mode it
+    reads committed data while the writer goes on, so untrusted reads need no chain lock.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
+        if read_only:
+            self._conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
         self._lock = threading.RLock()
 
     def __getitem__(self, key: bytes) -> bytes:
@@ -102,8 +111,31 @@ class SQLiteAtomicDB(AtomicDB):
             yield batch
 
 
+class CallLimitExceeded(Exception):
+    """An untrusted ``eth_call`` ran past its wall-clock limit and was stopped."""
+
+
+def _deadline_computation(base: type, deadline: float, limit_s: float) -> type:
+    """``base`` (a fork's computation class) that stops once ``deadline`` (monotonic) has passed.
+
+    Every opcode charges gas through ``consume_gas``; checking the clock there bounds the wall
+    time of a call whatever the code does (child calls use the same class).
+    """
+
+    def consume_gas(self: Any, amount: int, reason: str) -> None:
+        if time.monotonic() > deadline:
+            raise CallLimitExceeded(f"execution stopped after the time limit of {limit_s:g} s per call")
+        base.consume_gas(self, amount, reason)
+
+    return type(f"Deadline{base.__name__}", (base,), {"consume_gas": consume_gas})
+
+
 class PersistentPyEVMBackend(PyEVMBackend):
     """eth-tester's py-evm backend whose chain lives in a SQLite file."""
+
+    #: Limits of ``call`` (None: none). Set on the read-only backends that serve untrusted callers.
+    call_gas_cap: int | None = None
+    call_time_limit_s: float | None = None
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -197,6 +229,8 @@ class PersistentPyEVMBackend(PyEVMBackend):
         """
         tx = dict(transaction)
         tx.setdefault("gas", self._max_available_gas())
+        if self.call_gas_cap is not None:
+            tx["gas"] = min(int(tx["gas"]), self.call_gas_cap)
         for fee in ("max_fee_per_gas", "max_priority_fee_per_gas"):
             tx.pop(fee, None)
         tx["gas_price"] = 0
@@ -210,6 +244,11 @@ class PersistentPyEVMBackend(PyEVMBackend):
             unsigned = self._get_normalized_and_unsigned_evm_transaction(tx, block_number)
         evm_tx = EVMSpoofTransaction(unsigned, from_=transaction["from"])
         state = vm.state
+        if self.call_time_limit_s is not None:
+            deadline = time.monotonic() + self.call_time_limit_s
+            state.computation_class = _deadline_computation(
+                type(state).computation_class, deadline, self.call_time_limit_s
+            )
         snapshot = state.snapshot()
         try:
             executor = state.get_transaction_executor()
@@ -251,6 +290,33 @@ def _bloom_may_match(bloom: int, addresses: Any, topics: Any) -> bool:
     return True
 
 
+class SnapshotPyEVMBackend(PersistentPyEVMBackend):
+    """A read-only view of the embedded chain on its own SQLite connection.
+
+    It never takes the chain lock: py-evm's trie nodes and canonical blocks are immutable once
+    committed, and WAL gives this connection committed data only. :meth:`refresh` moves it to the
+    current head before each request. Writes are impossible (the connection is ``mode=ro``).
+    """
+
+    def __init__(self, db_path: Path, *, gas_cap: int, time_limit_s: float) -> None:
+        self.call_gas_cap = gas_cap
+        self.call_time_limit_s = time_limit_s
+        super().__init__(db_path)
+
+    def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        account_keys, memory_chain = setup_tester_chain(None, None, None, None, None, None)
+        if self.kv is None:
+            self.kv = SQLiteKV(self.db_path, read_only=True)
+        self.account_keys = account_keys
+        self.chain = type(memory_chain)(SQLiteAtomicDB(self.kv))
+
+    def refresh(self) -> None:
+        """Follow the writer: the pending header on top of the current canonical head."""
+        chain = self.chain
+        head = chain.chaindb.get_canonical_head()
+        chain.header = chain.create_header_from_parent(head)
+
+
 class PersistentEthereumTester(EthereumTester):
     """EthereumTester whose ``get_logs`` reads only blocks whose bloom may match."""
 
@@ -276,6 +342,12 @@ class PersistentEthereumTester(EthereumTester):
                 for entry in self.get_transaction_receipt(tx_hash)["logs"]:
                     log_filter.add(self.normalizer.normalize_inbound_log_entry(entry))
         return tuple(self.normalizer.normalize_outbound_log_entry(item) for item in log_filter.get_all())
+
+
+def open_snapshot_reader(data_dir: Path, *, gas_cap: int, time_limit_s: float) -> PersistentEthereumTester:
+    """A read-only tester over the embedded chain in ``data_dir`` for untrusted callers (``/rpc``)."""
+    backend = SnapshotPyEVMBackend(data_dir / "chain.sqlite3", gas_cap=gas_cap, time_limit_s=time_limit_s)
+    return PersistentEthereumTester(backend=backend, auto_mine_transactions=False)
 
 
 def open_embedded(data_dir: Path) -> PersistentEthereumTester:

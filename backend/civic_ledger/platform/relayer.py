@@ -4,7 +4,8 @@
 - One lock covers nonce assignment and submission, so concurrent requests never reuse or skip
   a nonce; waiting for receipts happens outside the lock, in parallel.
 - A transaction that reverts is replayed with ``eth_call`` on the state it ran on to recover
-  the revert data, which is decoded into a domain exception (:class:`ContractError`).
+  the revert data, which is decoded into a domain exception (:class:`ContractError`) against the
+  ABI of the contract that was called (errors shared by several contracts name the right one).
 - ``simulate=True`` runs the call first and raises without spending gas when it would revert.
 """
 
@@ -113,7 +114,7 @@ class Relayer:
                     self._fee = None
                     data = revert_data_of(exc)
                     if data:
-                        raise self.decoder.decode(data) from None
+                        raise self.decoder.decode(data, full.get("to")) from None
                     raise TransactionFailed(f"the node refused the transaction: {_first_line(exc)}") from None
                 self._nonce = int(full["nonce"]) + 1
                 sent.append((HexBytes(tx_hash).to_0x_hex(), full))
@@ -153,7 +154,7 @@ class Relayer:
         except Exception as exc:  # noqa: BLE001 - whatever carried the revert data
             data = revert_data_of(exc)
             if data:
-                return self.decoder.decode(data)
+                return self.decoder.decode(data, tx.get("to"))
             return TransactionFailed(f"transaction {tx_hash} reverted: {_first_line(exc)}")
         return TransactionFailed(f"transaction {tx_hash} reverted (out of gas at limit {tx['gas']}?)")
 
@@ -176,7 +177,7 @@ class Relayer:
             return fn.call(tx)  # type: ignore[arg-type]
         except ContractLogicError as exc:
             data = revert_data_of(exc)
-            raise (self.decoder.decode(data) if data else TransactionFailed(str(exc))) from None
+            raise (self.decoder.decode(data, fn.address) if data else TransactionFailed(str(exc))) from None
 
     simulate = call
 

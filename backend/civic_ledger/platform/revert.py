@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -37,23 +37,52 @@ def _canonical_type(param: dict[str, Any]) -> str:
 
 
 class ErrorDecoder:
-    """Knows every custom error of every ABI it was given, by selector."""
+    """Knows every custom error of every ABI it was given, by selector, and which contract declares it.
+
+    Several contracts share errors (OpenZeppelin's ``InvalidAccountNonce``, ``ECDSAInvalidSignature``,
+    ``AccessControlUnauthorizedAccount`` …), so a selector alone does not say which contract reverted.
+    :meth:`decode` takes the ``target`` that was called (its address, once :meth:`bind` has named
+    it, or its contract name) and looks in that contract's ABI first; only an error the target does
+    not declare (one bubbled up from a contract it called) falls back to the first ABI that has it.
+    """
 
     def __init__(self, abis: Iterable[tuple[str, list[dict[str, Any]]]] = ()) -> None:
         self._errors: dict[bytes, tuple[str, list[dict[str, Any]], str]] = {}
+        self._by_contract: dict[str, dict[bytes, tuple[str, list[dict[str, Any]], str]]] = {}
+        self._names: dict[str, str] = {}  # lower-case address → contract name
         for contract, abi in abis:
             self.add_abi(contract, abi)
 
     def add_abi(self, contract: str, abi: list[dict[str, Any]]) -> None:
+        own = self._by_contract.setdefault(contract, {})
         for item in abi:
             if item.get("type") != "error":
                 continue
             types = ",".join(_canonical_type(p) for p in item["inputs"])
             selector = function_signature_to_4byte_selector(f"{item['name']}({types})")
-            self._errors.setdefault(selector, (item["name"], item["inputs"], contract))
+            entry = (item["name"], item["inputs"], contract)
+            own.setdefault(selector, entry)
+            self._errors.setdefault(selector, entry)
 
-    def decode(self, data: bytes | str | None) -> ContractError | TransactionFailed:
-        """The exception that revert ``data`` stands for."""
+    def bind(self, address: str, contract: str) -> None:
+        """Name the contract deployed at ``address`` (so :meth:`decode` can take the address)."""
+        self._names[address.lower()] = contract
+
+    def bind_all(self, addresses: Mapping[str, str]) -> None:
+        """Bind ``{contract name: address}`` (a deployment's addresses)."""
+        for contract, address in addresses.items():
+            self.bind(address, contract)
+
+    def contract_at(self, target: str | None) -> str | None:
+        """The contract name for ``target`` (an address or a name), if known."""
+        if not target:
+            return None
+        if target in self._by_contract:
+            return target
+        return self._names.get(str(target).lower())
+
+    def decode(self, data: bytes | str | None, target: str | None = None) -> ContractError | TransactionFailed:
+        """The exception that revert ``data`` stands for; ``target`` is the called address or contract."""
         raw = _to_bytes(data)
         if len(raw) < 4:
             return TransactionFailed("the transaction reverted without a reason")
@@ -65,7 +94,10 @@ class ErrorDecoder:
             (code,) = abi_decode(["uint256"], body)
             text = _PANIC_REASONS.get(code, f"panic 0x{code:x}")
             return TransactionFailed(f"the contract panicked: {text}", details={"panic": code})
-        known = self._errors.get(selector)
+        called = self.contract_at(target)
+        known = self._by_contract.get(called, {}).get(selector) if called else None
+        if known is None:
+            known = self._errors.get(selector)
         if known is None:
             return TransactionFailed(
                 f"the transaction reverted with unknown error 0x{raw[:4].hex()}", details={"data": "0x" + raw.hex()}

@@ -12,11 +12,12 @@ from eth_account.signers.local import LocalAccount
 
 from civic_ledger.config import Settings
 from civic_ledger.errors import ConfigError
-from civic_ledger.platform.chain import Chain, connect
+from civic_ledger.platform.chain import Chain, UntrustedReads, connect
 from civic_ledger.platform.compiler import Build, compile_contracts
 from civic_ledger.platform.deploy import Deployment, deploy_all, open_deployment
 from civic_ledger.platform.relayer import Relayer
 from civic_ledger.platform.revert import ErrorDecoder
+from civic_ledger.platform.store import StateStore, open_store
 
 
 def load_keystore(path: Path, password: str) -> LocalAccount:
@@ -49,6 +50,8 @@ class Platform:
     relayer: Relayer
     decoder: ErrorDecoder
     deployment: Deployment
+    store: StateStore
+    untrusted: UntrustedReads
 
     @classmethod
     def start(
@@ -74,10 +77,21 @@ class Platform:
                 )
             else:
                 deployment = open_deployment(chain, build, settings.data_dir)
+            decoder.bind_all(deployment.addresses())  # errors are decoded against the called contract
+            store = open_store(settings.data_dir)
         except BaseException:
             chain.close()
             raise
-        return cls(settings, build, chain, operator, relayer, decoder, deployment)
+        untrusted = UntrustedReads(
+            chain,
+            settings.data_dir,
+            gas_cap=settings.rpc_gas_cap,
+            time_limit_s=settings.rpc_call_time_s,
+            size=settings.rpc_readers,
+        )
+        return cls(settings, build, chain, operator, relayer, decoder, deployment, store, untrusted)
 
     def close(self) -> None:
+        self.untrusted.close()
+        self.store.close()
         self.chain.close()

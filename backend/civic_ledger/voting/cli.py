@@ -386,25 +386,37 @@ def recount(
     rpc_url: Annotated[str, typer.Option("--rpc-url", help="JSON-RPC URL of any Ethereum node of the chain.")],
     manifest: Annotated[
         Path | None,
-        typer.Option(help="Deployment manifest (deployment-<chainId>.json); gives the address and the start block."),
+        typer.Option(
+            help="Deployment manifest you trust (deployment-<chainId>.json): MVoting's address and start block. "
+            "Default: the one for the node's chain id in the data directory (CIVIC_DATA_DIR)."
+        ),
     ] = None,
-    address: Annotated[str | None, typer.Option(help="MVoting address, instead of --manifest.")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Expected MVoting address: only compared with the trusted manifest's (exit 2 if it differs)."
+        ),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where the default manifest is.")] = None,
 ) -> None:
     """Recompute a poll's result from chain logs and contract state alone (no API, no database).
 
-    Compares it with the published result (PollFinalized, else the running tallyOf).
+    MVoting's address comes from the trusted manifest, never from elsewhere. Compares the result
+    with the published one (PollFinalized, else the running tallyOf).
     Exit code 0 when it matches, 2 when it does not."""
+    from civic_ledger.cli_support import data_dir_or_default
     from civic_ledger.voting.recount import recount_rpc
 
-    if manifest is None and address is None:
-        from civic_ledger.config import Settings
-
-        candidates = sorted(Settings().data_dir.glob("deployment-*.json"))
-        if len(candidates) != 1:
-            fail("give --manifest PATH (deployment-<chainId>.json) or --address")
-        manifest = candidates[0]
     with _errors(), err.status(f"reading MVoting logs of poll {poll}…"):
-        result = recount_rpc(rpc_url, poll, manifest=manifest, address=address)
+        result = recount_rpc(
+            rpc_url, poll, manifest=manifest, data_dir=data_dir_or_default(data_dir), expected_address=address
+        )
+    d = result.deployment
+    console.print(
+        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
+        f"MVoting {d['contracts']['MVoting']}",
+        highlight=False,
+    )
     console.print(
         f"[bold]poll {poll}[/]: {result.question}  [dim]({result.ballot_type}, {result.secrecy}, created in block {result.created.block_number})[/]",
         highlight=False,

@@ -1,7 +1,8 @@
 """Recount a poll from chain data alone: MVoting logs and contract state, no API, no database.
 
-Given a ``Web3`` (or an RPC URL) and the MVoting address (or the deployment manifest), this
-reads ``PollCreated``, ``BallotCast``, ``BallotRevealed`` and ``PollFinalized`` with filters on
+Given a trusted deployment (:mod:`civic_ledger.platform.trust`: a manifest the verifier trusts,
+checked against the node, or the server's deployment) for MVoting's address, deploy block and ABI
+(never an address from elsewhere), this reads ``PollCreated``, ``BallotCast``, ``BallotRevealed`` and ``PollFinalized`` with filters on
 the contract address and the event topics (plus the indexed poll id), starting at the poll's
 creation block, and recomputes the tally:
 
@@ -16,31 +17,24 @@ else the contract's running ``tallyOf`` (when it is readable).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from civic_ledger.errors import ConfigError, NotFound
+from civic_ledger.errors import NotFound
+from civic_ledger.platform.trust import TrustedDeployment, trusted_from_node
 from civic_ledger.voting import ballots as enc
+
+CONTRACT = "MVoting"
 
 #: Largest block range of one eth_getLogs request (public nodes refuse very wide ranges).
 LOG_RANGE = 50_000
-
-
-def mvoting_abi(build_dir: Path | None = None) -> list[dict[str, Any]]:
-    """MVoting's ABI from the project's build (compiled on first use, then cached)."""
-    from civic_ledger.config import Settings
-    from civic_ledger.platform.compiler import compile_contracts
-
-    return list(compile_contracts(build_dir or Settings().build_dir).artifact("MVoting").abi)
 
 
 def struct_dict(outputs: list[dict[str, Any]], value: Any) -> dict[str, Any]:
@@ -121,6 +115,7 @@ class Recount:
     ballots_seen: int  # BallotCast logs read (replacements included)
     reveals_seen: int
     problems: list[str] = field(default_factory=list)
+    deployment: dict[str, Any] = field(default_factory=dict)  # what it was checked against (DeploymentRef)
 
     @property
     def matches(self) -> bool:
@@ -268,16 +263,18 @@ def recount(w3: Web3, contract: Contract, poll_id: int, *, from_block: int = 0) 
     )
 
 
-def read_manifest(path: Path) -> tuple[str, int, int | None]:
-    """(MVoting address, deploy block, chain id) from a deployment manifest."""
-    try:
-        data = json.loads(Path(path).read_text())
-        entry = data["contracts"]["MVoting"]
-        return to_checksum_address(entry["address"]), int(entry.get("block", 0)), data.get("chain_id")
-    except OSError as exc:
-        raise ConfigError(f"manifest {path} can not be read: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"manifest {path} has no MVoting entry") from None
+def recount_trusted(trusted: TrustedDeployment, poll_id: int, *, expected_address: str | None = None) -> Recount:
+    """Recount poll ``poll_id`` of the trusted deployment's MVoting (address, deploy block, ABI).
+
+    ``expected_address`` (e.g. an address someone gave you) is only compared: a different address
+    is a problem of the recount, never the contract that is read."""
+    result = recount(trusted.w3, trusted.contract(CONTRACT), poll_id, from_block=trusted.deploy_block(CONTRACT))
+    result.deployment = trusted.describe(CONTRACT).model_dump()
+    if expected_address is not None:
+        wrong = trusted.compare_address(CONTRACT, expected_address, "--address")
+        if wrong:
+            result.problems.insert(0, wrong)
+    return result
 
 
 def recount_rpc(
@@ -285,23 +282,14 @@ def recount_rpc(
     poll_id: int,
     *,
     manifest: Path | None = None,
-    address: str | None = None,
-    abi: list[dict[str, Any]] | None = None,
+    data_dir: Path | None = None,
+    expected_address: str | None = None,
 ) -> Recount:
-    """Recount against a node: ``rpc_url`` (or a Web3) plus the manifest or the MVoting address."""
-    w3 = rpc_url if isinstance(rpc_url, Web3) else Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
-    from_block = 0
-    if address is None:
-        if manifest is None:
-            raise ConfigError("give the deployment manifest (--manifest) or the MVoting address (--address)")
-        address, from_block, chain_id = read_manifest(manifest)
-        try:
-            node_chain = int(w3.eth.chain_id)
-        except Exception as exc:  # noqa: BLE001 - any transport failure
-            found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
-            reason = found.group(1).strip().lower() if found else str(exc).splitlines()[0][:200]
-            raise ConfigError(f"cannot reach the node at {rpc_url}: {reason}") from None
-        if chain_id is not None and int(chain_id) != node_chain:
-            raise ConfigError(f"manifest {manifest} is for chain id {chain_id}, the node is chain id {node_chain}")
-    contract = w3.eth.contract(address=to_checksum_address(address), abi=abi or mvoting_abi())
-    return recount(w3, contract, poll_id, from_block=from_block)
+    """Recount against a node: ``rpc_url`` (or a Web3) plus the trusted manifest (default: the one
+    for the node's chain id in ``data_dir``, else the configured data directory)."""
+    if data_dir is None and manifest is None:
+        from civic_ledger.config import Settings
+
+        data_dir = Settings().data_dir
+    trusted = trusted_from_node(rpc_url, manifest, data_dir or Path("."))
+    return recount_trusted(trusted, poll_id, expected_address=expected_address)

@@ -1,0 +1,74 @@
+"""Agency keys are not citizens: the separation of duties between the city's agencies and its citizens.
+
+A key that holds an agency role (``REGISTRAR_ROLE``, ``POLL_ADMIN_ROLE``, ``TREASURY_ROLE``, any
+``*_ROLE`` or ``DEFAULT_ADMIN_ROLE`` of a deployed AccessControl contract) could otherwise also be
+registered as a citizen and then vote or earn mileage. Identity refuses binding such a key to a
+citizen (registration, recovery, rotation) unless the city allows it (``allow_agency_citizens``).
+On chain, CitizenRegistry refuses a registrar binding its own key whatever the setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from eth_utils import to_checksum_address
+from web3.contract import Contract
+
+from civic_ledger.errors import Forbidden
+from civic_ledger.platform.runtime import Platform
+
+
+def read(platform: Platform, fn: Any) -> Any:
+    return fn.call({"from": platform.operator.address})
+
+
+def agency_roles_of(platform: Platform, account: str) -> list[str]:
+    """``Contract.ROLE`` names of every AccessControl role ``account`` holds in the deployment."""
+    held = []
+    for name, contract in platform.deployment.contracts.items():
+        for role, role_id in _role_ids(platform, contract):
+            if read(platform, contract.functions.hasRole(role_id, account)):
+                held.append(f"{name}.{role}")
+    return held
+
+
+def _role_ids(platform: Platform, contract: Contract) -> list[tuple[str, bytes]]:
+    """The contract's ``*_ROLE`` constants (``DEFAULT_ADMIN_ROLE`` included), read once per address."""
+    key = (platform.chain.chain_id, str(contract.address))
+    if key not in _ROLE_IDS:
+        abi = cast(list[dict[str, Any]], contract.abi)
+        names = sorted(
+            item["name"]
+            for item in abi
+            if item.get("type") == "function"
+            and item["name"].endswith("_ROLE")
+            and not item.get("inputs")
+            and [o.get("type") for o in item.get("outputs", [])] == ["bytes32"]
+        )
+        has_role = any(item.get("name") == "hasRole" for item in abi)
+        _ROLE_IDS[key] = (
+            [(r, bytes(read(platform, getattr(contract.functions, r)()))) for r in names] if has_role else []
+        )
+    return _ROLE_IDS[key]
+
+
+_ROLE_IDS: dict[tuple[int, str], list[tuple[str, bytes]]] = {}
+
+
+def require_not_agency(platform: Platform, account: str, field: str = "account") -> None:
+    """403 ``agency_key_as_citizen`` when ``account`` holds any agency role (unless the city allows it).
+
+    A key that registers citizens, awards mileage or administers polls must not also vote or earn
+    as a citizen: the separation of duties would be gone. ``allow_agency_citizens`` lifts the rule
+    (the contract still refuses a registrar binding its own key)."""
+    if platform.settings.allow_agency_citizens:
+        return
+    roles = agency_roles_of(platform, account)
+    if roles:
+        raise Forbidden(
+            f"{field} {to_checksum_address(account)} holds the agency role {', '.join(roles)}: an agency key can not "
+            "be bound to a citizen (it could vote or earn mileage); use a separate personal key, or set "
+            "CIVIC_ALLOW_AGENCY_CITIZENS=true if the city allows agency keys as citizens",
+            code="agency_key_as_citizen",
+            details={"account": to_checksum_address(account), "roles": roles},
+        )
