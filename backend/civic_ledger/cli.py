@@ -39,6 +39,7 @@ def _add_area_commands() -> None:
     from civic_ledger.labor.cli import app as labor_app
     from civic_ledger.mileage.cli import app as mileage_app
     from civic_ledger.payments.cli import app as payments_app
+    from civic_ledger.platform.index_cli import app as index_app
     from civic_ledger.roles.cli import app as roles_app
     from civic_ledger.voting.cli import app as voting_app
 
@@ -61,6 +62,7 @@ def _add_area_commands() -> None:
     app.add_typer(
         audit_app, name="audit", help="Audit a project's payments from chain data alone: trail CSV, reconcile."
     )
+    app.add_typer(index_app, name="index", help="The event index and read models: status, rebuild, verify.")
     app.add_typer(
         labor_app,
         name="labor",

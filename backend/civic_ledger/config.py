@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     rate_nonce_ip: tuple[float, int] = Field((2.0, 30), description="`GET /auth/nonce` per client IP.")
     rate_rpc_ip: tuple[float, int] = Field((50.0, 500), description="`/rpc` requests per client IP.")
 
+    # -- indexer (DATA_DIR/index.sqlite3) ---------------------------------------------------
+    index_chunk_blocks: int = Field(
+        2_000, ge=1, le=1_000_000, description="Blocks per `eth_getLogs` of the indexer (halved when a node refuses)."
+    )
+    index_confirmations: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="Blocks below the head before a read may show an event as final (0: instant finality).",
+    )
+    index_poll_s: float = Field(0.5, gt=0, le=60, description="How often the indexer looks for new blocks.")
+
     @field_validator("chain")
     @classmethod
     def _chain_kind(cls, value: str) -> str:

@@ -15,6 +15,7 @@ from civic_ledger.errors import ConfigError
 from civic_ledger.platform.chain import Chain, UntrustedReads, connect
 from civic_ledger.platform.compiler import Build, compile_contracts
 from civic_ledger.platform.deploy import Deployment, deploy_all, open_deployment
+from civic_ledger.platform.indexer import Indexer, open_indexer
 from civic_ledger.platform.relayer import Relayer
 from civic_ledger.platform.revert import ErrorDecoder
 from civic_ledger.platform.store import StateStore, open_store
@@ -52,6 +53,7 @@ class Platform:
     deployment: Deployment
     store: StateStore
     untrusted: UntrustedReads
+    indexer: Indexer
 
     @classmethod
     def start(
@@ -89,9 +91,18 @@ class Platform:
             time_limit_s=settings.rpc_call_time_s,
             size=settings.rpc_readers,
         )
-        return cls(settings, build, chain, operator, relayer, decoder, deployment, store, untrusted)
+        try:  # follows every deployed contract in a thread of its own, from its persisted cursor
+            indexer = open_indexer(settings, chain_id=chain.chain_id, entries=deployment.entries, build=build)
+            indexer.start()
+        except BaseException:
+            untrusted.close()
+            store.close()
+            chain.close()
+            raise
+        return cls(settings, build, chain, operator, relayer, decoder, deployment, store, untrusted, indexer)
 
     def close(self) -> None:
+        self.indexer.close()
         self.untrusted.close()
         self.store.close()
         self.chain.close()

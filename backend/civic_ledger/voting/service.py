@@ -28,6 +28,7 @@ from civic_ledger.errors import (
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
+from civic_ledger.voting.receipts import RecentBatches, lookup
 from civic_ledger.voting.recount import LogRef, VotingLogs, struct_dict
 from civic_ledger.voting.relay import BALLOT_TUPLE, BallotRelay, CallBatcher, Outcome
 from civic_ledger.voting.schemas import (
@@ -104,8 +105,7 @@ class VotingState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     polls: dict[int, PollMeta] = field(default_factory=dict)
     polls_scanned_to: int = -1
-    receipts: dict[bytes, ReceiptEntry] = field(default_factory=dict)
-    receipts_scanned_to: int = -1
+    receipts: RecentBatches = field(default_factory=RecentBatches)  # batch sizes of ballots relayed here
 
 
 _STATE_ATTR = "_voting_state"
@@ -588,7 +588,7 @@ def cast_ballot(platform: Platform, poll_id: int, body: BallotCreate) -> BallotR
         outcome.batch_size,
     )
     with st.lock:
-        st.receipts[digest] = entry
+        st.receipts[digest] = entry.batch_size
     return _receipt_base(entry)
 
 
@@ -640,7 +640,7 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
         outcome.batch_size,
     )
     with st.lock:
-        st.receipts[digest] = entry
+        st.receipts[digest] = entry.batch_size
     return _receipt_base(entry)
 
 
@@ -659,37 +659,27 @@ def _receipt_base(e: ReceiptEntry) -> BallotReceiptOut:
 
 
 def receipt(platform: Platform, ballot_hash: str) -> ReceiptOut:
-    """Find the BallotCast of ``ballot_hash`` (cache, then an incremental log scan) and its status now."""
+    """The BallotCast of ``ballot_hash`` from the indexer's receipts (one key read) and its status now."""
     st = state(platform)
     key = bytes.fromhex(ballot_hash[2:])
-    with st.lock:
-        entry = st.receipts.get(key)
-    if entry is None:
-        head = platform.chain.head()
-        with st.lock:
-            start = max(st.deploy_block, st.receipts_scanned_to + 1)
-        found: dict[bytes, ReceiptEntry] = {}
-        for a, w in st.logs.fetch("BallotCast", from_block=start, to_block=head):
-            h = bytes(a["ballotHash"])
-            found[h] = ReceiptEntry(
-                int(a["pollId"]),
-                to_checksum_address(a["voter"]),
-                int(a["citizenId"]),
-                h,
-                int(a["version"]),
-                int(a["choice"]),
-                bytes(a["commitment"]),
-                w.tx_hash,
-                w.block_number,
-                w.log_index,
-            )
-        with st.lock:
-            for h, e in found.items():
-                st.receipts.setdefault(h, e)
-            st.receipts_scanned_to = max(st.receipts_scanned_to, head)
-            entry = st.receipts.get(key)
-    if entry is None:
+    row = lookup(platform, st.logs, "0x" + key.hex())
+    if row is None:
         raise NotFound(f"no accepted ballot has hash {ballot_hash}", code="receipt_not_found")
+    with st.lock:
+        batch_size = st.receipts.get(key)
+    entry = ReceiptEntry(
+        int(row["poll_id"]),
+        to_checksum_address(row["voter"]),
+        int(row["citizen_id"]),
+        key,
+        int(row["version"]),
+        int(row["choice"]),
+        bytes.fromhex(str(row["commitment"])[2:]),
+        str(row["tx_hash"]),
+        int(row["block"]),
+        int(row["log_index"]),
+        batch_size,
+    )
     p = _poll_state(platform, entry.poll_id)
     version, counted = st.contract.functions.ballotOf(entry.poll_id, entry.citizen_id).call()
     current = int(version) == entry.version
