@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,14 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, HTTPProvider, LegacyWebSocketProvider, Web3
 from web3.exceptions import ContractLogicError
 
 from civic_ledger.errors import ChainUnavailable, ConfigError, ServiceBusy
 from civic_ledger.platform.embedded import (
     EMBEDDED_CHAIN_ID,
+    BlockMiner,
     PersistentEthereumTester,
     SnapshotPyEVMBackend,
     open_embedded,
@@ -39,15 +41,32 @@ _ETH_TESTER_KEY = "0x" + "00" * 31 + "01"
 _ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
+#: How long one receipt request waits for its block to be committed before answering "not found"
+#: (the caller polls again, as it would on a JSON-RPC node).
+_RECEIPT_WAIT_S = 5.0
+_SENDS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
+
+
 class _LockedTesterProvider(EthereumTesterProvider):
-    """eth-tester is not thread-safe: FastAPI's thread pool must take turns."""
+    """eth-tester is not thread-safe: FastAPI's thread pool must take turns.
+
+    With a :class:`BlockMiner`, a receipt asked for a transaction still waiting in the pending
+    block is answered once its block is committed (outside the chain lock), never before.
+    """
 
     def __init__(self, tester: PersistentEthereumTester, lock: threading.RLock) -> None:
         super().__init__(tester)
         self._lock = lock
+        self.miner: BlockMiner | None = None
 
     def make_request(self, method: Any, params: Any) -> Any:
-        with self._lock:
+        miner = self.miner
+        if miner is not None and method == "eth_getTransactionReceipt" and params:
+            tx_hash = bytes(HexBytes(params[0]))
+            if miner.is_waiting(tx_hash) and not miner.wait(tx_hash, _RECEIPT_WAIT_S):
+                return {"jsonrpc": "2.0", "id": 0, "result": None}
+        sending = miner.sending() if miner is not None and method in _SENDS else nullcontext()
+        with sending, self._lock:
             try:
                 return super().make_request(method, params)
             except TesterTransactionFailed as exc:
@@ -127,6 +146,7 @@ class Chain:
     chain_id: int
     tester: PersistentEthereumTester | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    miner: BlockMiner | None = None
     _lockfile: Any = None
 
     @property
@@ -160,7 +180,24 @@ class Chain:
         key = _ETH_TESTER_KEY if self.chain_id == EMBEDDED_CHAIN_ID else _ANVIL_KEY
         return Account.from_key(key)
 
+    def mine_together(self, on: bool = True, **options: Any) -> None:
+        """Embedded chain: mine transactions sent close together in one block (``on``, the
+        default of :func:`connect`) or each in a block of its own. ``options``: the
+        :class:`BlockMiner`'s ``linger_s`` and ``max_txs``. JSON-RPC nodes mine as they do."""
+        if self.tester is None:
+            return
+        provider = self.w3.provider
+        assert isinstance(provider, _LockedTesterProvider)
+        if self.miner is not None:
+            self.miner.close()  # mines what waits
+            self.miner = provider.miner = None
+        if on:
+            self.miner = provider.miner = BlockMiner(self.tester, self.lock, **options)
+
     def close(self) -> None:
+        if self.miner is not None:
+            self.miner.close()
+            self.miner = None
         if self.tester is not None:
             self.tester.backend.close()
         if self._lockfile is not None:
@@ -200,8 +237,12 @@ def _reason(exc: BaseException) -> str:
     return first[:200]
 
 
-def connect(chain: str, data_dir: Path, *, request_timeout: float = 30.0) -> Chain:
-    """Open the embedded chain under ``data_dir`` or connect to a JSON-RPC node at ``chain``."""
+def connect(chain: str, data_dir: Path, *, request_timeout: float = 30.0, mine_together: bool = True) -> Chain:
+    """Open the embedded chain under ``data_dir`` or connect to a JSON-RPC node at ``chain``.
+
+    On the embedded chain, ``mine_together`` mines transactions sent close together in one block
+    (see :class:`BlockMiner`); a receipt is still served only once its block is committed.
+    """
     if chain == "embedded":
         lockfile = _lock_data_dir(data_dir)
         try:
@@ -211,7 +252,11 @@ def connect(chain: str, data_dir: Path, *, request_timeout: float = 30.0) -> Cha
             raise ConfigError(f"cannot open the embedded chain in {data_dir}: {exc}") from None
         lock = threading.RLock()
         w3 = Web3(_LockedTesterProvider(tester, lock))
-        return Chain(w3=w3, kind="embedded", chain_id=EMBEDDED_CHAIN_ID, tester=tester, lock=lock, _lockfile=lockfile)
+        embedded = Chain(
+            w3=w3, kind="embedded", chain_id=EMBEDDED_CHAIN_ID, tester=tester, lock=lock, _lockfile=lockfile
+        )
+        embedded.mine_together(mine_together)
+        return embedded
 
     _check_writable(data_dir)
     if chain.startswith(("http://", "https://")):

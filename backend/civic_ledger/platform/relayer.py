@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,8 @@ class Relayer:
     def _submit(self, txs: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         """Assign nonces, sign and send, all under the lock; returns (hash, tx) pairs."""
         sent: list[tuple[str, dict[str, Any]]] = []
-        with self._lock:
+        miner = self.chain.miner  # embedded: the pending block waits for sends queued here
+        with miner.sending() if miner is not None else nullcontext(), self._lock:
             fee = self._max_fee()
             for tx in txs:
                 nonce = self._next_nonce()
@@ -121,6 +123,8 @@ class Relayer:
         return sent
 
     def _wait(self, tx_hash: str) -> Any:
+        """The receipt once mined. On the embedded chain with its miner, the provider holds the
+        request until the transaction's block is committed (no polling in between)."""
         deadline = time.monotonic() + self.receipt_timeout
         delay = 0.002
         while True:
@@ -142,6 +146,22 @@ class Relayer:
         raise self._explain_failure(tx, int(receipt["blockNumber"]), tx_hash)
 
     def _explain_failure(self, tx: dict[str, Any], block_number: int, tx_hash: str) -> CivicLedgerError:
+        tester = self.chain.tester
+        if tester is not None:
+            # Embedded: blocks may hold several transactions, so the state before the block is not
+            # the state the transaction ran on; the chain kept (or replays) what it returned.
+            try:
+                with self.chain.lock:
+                    output = tester.backend.failure_output(bytes(HexBytes(tx_hash)))
+            except Exception as exc:  # noqa: BLE001 - unknown hash, replay error: say what we can
+                return TransactionFailed(f"transaction {tx_hash} reverted: {_first_line(exc)}")
+            if isinstance(output, bytes):
+                if output:
+                    return self.decoder.decode(output, tx.get("to"))
+                return TransactionFailed(f"transaction {tx_hash} reverted without revert data")
+            if output:
+                return TransactionFailed(f"transaction {tx_hash} reverted: {output.splitlines()[0][:300]}")
+            return TransactionFailed(f"transaction {tx_hash} reverted (out of gas at limit {tx['gas']}?)")
         call = {
             "from": self.address,
             "to": tx.get("to"),
