@@ -100,41 +100,27 @@ class TransactionFailed(CivicLedgerError):
 class ContractError(CivicLedgerError):
     """A contract reverted with a custom error; ``code`` is the error's name.
 
-    The status comes from the error's name: ``...NotFound``/``...Unknown`` → 404,
-    ``...Unauthorized``/``...AccessControl...``/``...Forbidden``/``...NotRole`` → 403,
-    ``...Already...``/``...Duplicate...``/``...Used``/``...Replayed`` → 409, else 422.
+    ``status`` and ``notice`` are what the error's declaration says: its ``/// @custom:http`` tag
+    and ``/// @notice`` in ``contracts/interfaces/*.sol``, read from the compiled artifact's devdoc
+    and userdoc by :class:`civic_ledger.platform.revert.ErrorDecoder` (OpenZeppelin's errors, which
+    carry no tag, get theirs from ``revert.OPENZEPPELIN_STATUS``). Build one through the decoder
+    (``platform.decoder.error(name, args)``) so a service's pre-check answers exactly as the revert.
     """
 
-    def __init__(self, name: str, args: dict[str, Any], contract: str | None = None) -> None:
+    def __init__(
+        self, name: str, args: dict[str, Any], contract: str | None = None, *, status: int, notice: str | None = None
+    ) -> None:
         self.error_name = name
         self.error_args = args
         self.contract = contract
+        self.notice = notice
         rendered = ", ".join(f"{k}={_render(v)}" for k, v in args.items())
         where = f" ({contract})" if contract else ""
-        super().__init__(f"{name}({rendered}){where}", details={"name": name, "args": _jsonable(args)}, code=name)
-        self.status = _status_for(name)
-
-
-def _status_for(name: str) -> int:
-    lowered = name.lower()
-    if any(w in lowered for w in ("notfound", "unknown", "notregistered", "nosuch")):
-        return 404
-    if any(
-        w in lowered
-        for w in (
-            "unauthorized",
-            "accesscontrol",
-            "forbidden",
-            "notrole",
-            "invalidsigner",
-            "badsignature",
-            "invalidsignature",
+        because = f": {notice}" if notice else ""
+        super().__init__(
+            f"{name}({rendered}){where}{because}", details={"name": name, "args": _jsonable(args)}, code=name
         )
-    ):
-        return 403
-    if any(w in lowered for w in ("already", "duplicate", "used", "replayed", "invalidaccountnonce")):
-        return 409
-    return 422
+        self.status = status
 
 
 def _render(value: Any) -> str:

@@ -11,6 +11,7 @@ from civic_ledger import __version__
 from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.api.limits import BodyLimits
+from civic_ledger.api.openapi import install_openapi
 from civic_ledger.api.ratelimit import RateLimits
 from civic_ledger.audit.router import router as audit_router
 from civic_ledger.config import Settings, get_settings
@@ -30,9 +31,11 @@ Blockchain-backed civic records for a city: every record lives in a Solidity con
 Ethereum chain; this API relays signed actions and reads the chain for citizens, agencies,
 verifiers and auditors.
 
-Errors are JSON `{"error": CODE, "message": TEXT, "details": ...}`: 404 not found, 409
-conflict (already done, replayed), 403 not allowed (role, signature), 422 invalid input
-(naming the field or the contract error).
+Errors are JSON `{"error": CODE, "message": TEXT, "details": ...}` (schema `ErrorOut`): 404 not
+found, 409 conflict (already done, replayed nonce, state forbids it), 403 not allowed (role,
+signature), 401 not signed in, 422 invalid input (naming the field or the contract error), 429
+rate-limited, 503 chain unavailable. A contract error's code is its name and its status is the
+`@custom:http` tag beside its declaration in `contracts/interfaces/`.
 """
 
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    install_openapi(app)  # every error response documented as ErrorOut
     app.add_middleware(BodyLimits)
     app.add_middleware(RateLimits)  # outermost: a flood is refused before its body is even read
     app.include_router(system.router)

@@ -111,14 +111,19 @@ interface ICitizenRegistry {
     // ---------------------------------------------------------------- errors
 
     /// @notice An address argument (admin, account, new account) was the zero address.
+    /// @custom:http 422
     error CitizenRegistryZeroAddress();
     /// @notice `registrar` does not hold `REGISTRAR_ROLE` (never had it, or it was revoked).
+    /// @custom:http 403
     error CitizenRegistryNotRegistrar(address registrar);
     /// @notice The signed message's `deadline` has passed.
+    /// @custom:http 422
     error CitizenRegistrySignatureExpired(uint256 deadline);
     /// @notice The signature is not a valid signature of the message by `expectedSigner`.
+    /// @custom:http 403
     error CitizenRegistryInvalidSignature(address expectedSigner);
     /// @notice `account` is currently bound to a citizen.
+    /// @custom:http 409
     error CitizenRegistryAlreadyRegistered(address account);
     /// @notice A registrar tried to bind its own key `account` to a citizen (register it, or recover
     /// a citizen's identity to it): an agency key can not also act as a citizen (vote, earn mileage).
@@ -126,24 +131,34 @@ interface ICitizenRegistry {
     /// @custom:http 403
     error CitizenRegistryRegistrarAccountForbidden(address account);
     /// @notice `account` was bound to a citizen before and was rotated away: it can never be bound again.
+    /// @custom:http 409
     error CitizenRegistryAccountUsed(address account);
     /// @notice `account` is not bound to any citizen.
+    /// @custom:http 404
     error CitizenRegistryNotRegistered(address account);
     /// @notice No citizen has id `citizenId`.
+    /// @custom:http 404
     error CitizenRegistryUnknownCitizen(uint256 citizenId);
     /// @notice The citizen is not active (it is suspended).
+    /// @custom:http 409
     error CitizenRegistryNotActive(uint256 citizenId);
     /// @notice The citizen is not suspended, so it cannot be reinstated.
+    /// @custom:http 409
     error CitizenRegistryNotSuspended(uint256 citizenId);
     /// @notice `district` is not a district code 1..25.
+    /// @custom:http 422
     error CitizenRegistryInvalidDistrict(uint8 district);
     /// @notice `birthYear` is before 1900 or after the current year.
+    /// @custom:http 422
     error CitizenRegistryInvalidBirthYear(uint16 birthYear);
     /// @notice `residency` is not a residency code 1..3.
+    /// @custom:http 422
     error CitizenRegistryInvalidResidency(uint8 residency);
     /// @notice `reason` is not a suspension reason code 1..4.
+    /// @custom:http 422
     error CitizenRegistryInvalidSuspensionReason(uint8 reason);
     /// @notice `recordHash` is zero.
+    /// @custom:http 422
     error CitizenRegistryEmptyRecordHash();
 
     // ---------------------------------------------------------------- constants

@@ -120,50 +120,72 @@ interface ICivicMileage {
     // ---------------------------------------------------------------- errors
 
     /// @notice An address argument (admin, registry, awarder) was the zero address.
+    /// @custom:http 422
     error CivicMileageZeroAddress();
     /// @notice A validity outside 1..7 epochs.
+    /// @custom:http 422
     error CivicMileageInvalidValidity(uint8 validityEpochs);
-    /// @notice The validity can not change once a merchant is registered.
+    /// @notice The validity is fixed once a merchant is registered: it can not change any more.
+    /// @custom:http 409
     error CivicMileagePolicyLocked();
     /// @notice No program has id `programId`.
+    /// @custom:http 404
     error CivicMileageUnknownProgram(uint32 programId);
     /// @notice An unsigned award by `caller`, who is not the awarder of program `programId`; or the
     /// program is closed (`caller` is then the zero address).
+    /// @custom:http 403
     error CivicMileageUnauthorizedAwarder(uint32 programId, address caller);
     /// @notice An annual cap of zero.
+    /// @custom:http 422
     error CivicMileageInvalidCap(uint40 annualCap);
     /// @notice An empty name.
+    /// @custom:http 422
     error CivicMileageEmptyName();
     /// @notice Awarding `amount` would take program `programId` over its annual cap.
+    /// @custom:http 409
     error CivicMileageCapExceeded(uint32 programId, uint40 annualCap, uint40 awardedInYear, uint256 amount);
     /// @notice A zero amount.
+    /// @custom:http 422
     error CivicMileageZeroAmount();
     /// @notice `account` is not the current key of any citizen.
+    /// @custom:http 422
     error CivicMileageNotCitizen(address account);
     /// @notice Citizen `citizenId` (key `account`) is suspended.
+    /// @custom:http 409
     error CivicMileageCitizenNotActive(uint256 citizenId, address account);
     /// @notice The current-epoch bucket of citizen `citizenId` would exceed 2^28 - 1 points.
+    /// @custom:http 409
     error CivicMileageBucketOverflow(uint256 citizenId, uint32 epoch);
     /// @notice A batch longer than `MAX_BATCH`, or empty.
+    /// @custom:http 422
     error CivicMileageInvalidBatchSize(uint256 size);
     /// @notice No merchant has id `merchantId`, or it is not active.
+    /// @custom:http 404
     error CivicMileageUnknownMerchant(uint32 merchantId);
     /// @notice A merchant with this business number hash is registered already (as `merchantId`).
+    /// @custom:http 409
     error CivicMileageMerchantAlreadyRegistered(bytes32 businessNumberHash, uint32 merchantId);
     /// @notice `district` is not a district code 1..25.
+    /// @custom:http 422
     error CivicMileageInvalidDistrict(uint8 district);
     /// @notice The business number hash is zero.
+    /// @custom:http 422
     error CivicMileageEmptyBusinessNumberHash();
     /// @notice Citizen `citizenId` has `balance` unexpired points, less than `amount`.
+    /// @custom:http 409
     error CivicMileageInsufficientBalance(uint256 citizenId, uint256 balance, uint256 amount);
     /// @notice The signed message's `deadline` has passed.
+    /// @custom:http 422
     error CivicMileageSignatureExpired(uint256 deadline);
     /// @notice `nonce` is not the citizen's next redemption nonce `currentNonce` (used or out of order).
+    /// @custom:http 409
     error CivicMileageInvalidAccountNonce(address citizen, uint256 currentNonce);
     /// @notice The signature is not `signer`'s signature of the message (the citizen for a
     /// redemption, the program's awarder for awards and imports).
+    /// @custom:http 403
     error CivicMileageInvalidSignature(address signer);
     /// @notice Settling `amount` exceeds merchant `merchantId`'s `unsettled` points.
+    /// @custom:http 409
     error CivicMileageSettlementExceedsUnsettled(uint32 merchantId, uint256 unsettled, uint256 amount);
 
     // ---------------------------------------------------------------- constants

@@ -16,8 +16,10 @@ interface ICivicWon {
     event AccountBlocked(address indexed account, bool blocked, address indexed treasury);
 
     /// @notice `account` is blocked: it can neither send nor receive.
+    /// @custom:http 403
     error CivicWonBlocked(address account);
     /// @notice The admin argument was the zero address.
+    /// @custom:http 422
     error CivicWonZeroAddress();
 
     /// @notice Role that mints and blocks; its admin is `DEFAULT_ADMIN_ROLE`.

@@ -139,9 +139,9 @@ interface ICredentialRegistry {
         bytes32 indexed root, bytes32 indexed issuerId, bytes32 indexed typeId, address key, uint32 count
     );
 
-    /// @notice Credential `(anchorId, position)` was revoked (permanently) by `issuerId`. The signing
-    /// key is in the transaction input (one event per credential keeps per-credential cost low).
-    event CredentialRevoked(bytes32 indexed anchorId, uint256 indexed position, bytes32 indexed issuerId);
+    /// @notice Credential `(anchorId, position)` was revoked (permanently) by `issuerId`, signed with
+    /// the issuer's `key` (so a verifier can check the key was valid then without decoding calldata).
+    event CredentialRevoked(bytes32 indexed anchorId, uint256 indexed position, bytes32 indexed issuerId, address key);
 
     /// @notice Credential `(anchorId, position)` was suspended by `issuerId`.
     event CredentialSuspended(bytes32 indexed anchorId, uint256 indexed position, bytes32 indexed issuerId);
@@ -152,57 +152,83 @@ interface ICredentialRegistry {
     // ---------------------------------------------------------------- errors
 
     /// @notice An issuer id, type id or anchored hash was zero.
+    /// @custom:http 422
     error CredentialRegistryZeroId();
     /// @notice A name was empty.
+    /// @custom:http 422
     error CredentialRegistryEmptyName();
     /// @notice The issuer is already registered.
+    /// @custom:http 409
     error CredentialRegistryIssuerAlreadyRegistered(bytes32 issuerId);
     /// @notice The issuer is not registered.
+    /// @custom:http 404
     error CredentialRegistryUnknownIssuer(bytes32 issuerId);
     /// @notice The key is the zero address.
+    /// @custom:http 422
     error CredentialRegistryZeroKey();
     /// @notice The key was already added to this issuer (keys are never re-added: add a new one).
+    /// @custom:http 409
     error CredentialRegistryKeyAlreadyAdded(bytes32 issuerId, address key);
     /// @notice The key was never added to this issuer.
+    /// @custom:http 404
     error CredentialRegistryUnknownKey(bytes32 issuerId, address key);
     /// @notice A validity window is empty or a retirement would not shorten it
     /// (add: `validFrom < validUntil`; retire: `validFrom <= newValidUntil < validUntil`).
+    /// @custom:http 422
     error CredentialRegistryInvalidKeyWindow(uint64 validFrom, uint64 validUntil);
     /// @notice The key is not a valid key of the issuer at `timestamp`.
+    /// @custom:http 422
     error CredentialRegistryKeyNotValid(bytes32 issuerId, address key, uint256 timestamp);
     /// @notice The credential type is already registered.
+    /// @custom:http 409
     error CredentialRegistryTypeAlreadyRegistered(bytes32 typeId);
     /// @notice The credential type is not registered.
+    /// @custom:http 404
     error CredentialRegistryUnknownType(bytes32 typeId);
     /// @notice The issuer is already allowed for the type.
+    /// @custom:http 409
     error CredentialRegistryIssuerAlreadyAllowed(bytes32 typeId, bytes32 issuerId);
     /// @notice The issuer is not allowed to issue the type.
+    /// @custom:http 422
     error CredentialRegistryTypeNotAllowed(bytes32 typeId, bytes32 issuerId);
     /// @notice The hash or root is already anchored (by anyone).
+    /// @custom:http 409
     error CredentialRegistryAlreadyAnchored(bytes32 anchorId);
     /// @notice A batch count was zero.
+    /// @custom:http 422
     error CredentialRegistryInvalidCount(uint256 count);
     /// @notice The signed message's deadline has passed.
+    /// @custom:http 422
     error CredentialRegistrySignatureExpired(uint256 deadline);
     /// @notice The nonce is not the current nonce of (issuerId, key).
+    /// @custom:http 409
     error CredentialRegistryInvalidNonce(bytes32 issuerId, address key, uint256 currentNonce, uint256 nonce);
     /// @notice The signature is malformed or was not made by `key` (`recovered` is 0 when malformed).
+    /// @custom:http 403
     error CredentialRegistryInvalidSignature(address key, address recovered);
     /// @notice Nothing is anchored under `anchorId`.
+    /// @custom:http 404
     error CredentialRegistryUnknownAnchor(bytes32 anchorId);
     /// @notice The anchor belongs to another issuer than the one changing its status.
+    /// @custom:http 403
     error CredentialRegistryNotAnchorIssuer(bytes32 anchorId, bytes32 issuerId);
     /// @notice `position` is not below the anchor's `count`.
+    /// @custom:http 422
     error CredentialRegistryPositionOutOfRange(bytes32 anchorId, uint256 position, uint256 count);
     /// @notice The credential is already revoked (revocation is permanent).
+    /// @custom:http 409
     error CredentialRegistryAlreadyRevoked(bytes32 anchorId, uint256 position);
     /// @notice The credential is already suspended.
+    /// @custom:http 409
     error CredentialRegistryAlreadySuspended(bytes32 anchorId, uint256 position);
     /// @notice The credential is not suspended.
+    /// @custom:http 409
     error CredentialRegistryNotSuspended(bytes32 anchorId, uint256 position);
     /// @notice `anchorIds` and `positions` differ in length.
+    /// @custom:http 422
     error CredentialRegistryLengthMismatch(uint256 anchorIds, uint256 positions);
     /// @notice A status change listed no credential.
+    /// @custom:http 422
     error CredentialRegistryEmptyBatch();
 
     // ---------------------------------------------------------------- EIP-712 type hashes

@@ -120,9 +120,11 @@ interface ILaborRecords {
     /// @param weekStart the Monday of the week, yyyymmdd
     /// @param revision 0 for the first record of the week, previous + 1 after a dispute
     /// @param entries the shifts, in time order and not overlapping (each starts at or after the
-    ///        previous one ends); `entriesRoot` is their Merkle root (OpenZeppelin sorted-pair,
-    ///        double-hashed leaves `abi.encode(uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes, bool holiday)`,
-    ///        an odd node moved up as is), zero for a week without entries
+    ///        previous one ends); `entriesRoot` is their Merkle root, the root of OpenZeppelin's
+    ///        `StandardMerkleTree.of(entries, ["uint32", "uint16", "uint16", "uint16", "bool"])`
+    ///        (OpenZeppelin's npm merkle-tree: double-hashed leaves `abi.encode(date, startMinute,
+    ///        endMinute, breakMinutes, holiday)`, sorted leaves, sorted-pair nodes), zero for a
+    ///        week without entries
     struct WeekLog {
         uint32 weekStart;
         uint8 revision;
@@ -215,42 +217,61 @@ interface ILaborRecords {
     // ---------------------------------------------------------------- errors
 
     /// @notice An address argument was the zero address.
+    /// @custom:http 422
     error LaborRecordsZeroAddress();
     /// @notice The signed message's `deadline` has passed.
+    /// @custom:http 422
     error LaborRecordsSignatureExpired(uint256 deadline);
     /// @notice The signature is not a valid signature of the message by `expectedSigner`.
+    /// @custom:http 403
     error LaborRecordsInvalidSignature(address expectedSigner);
     /// @notice `signer` does not hold `LABOR_OFFICE_ROLE`.
+    /// @custom:http 403
     error LaborRecordsUnauthorizedOffice(address signer);
     /// @notice A legally required term is missing (zero); `term` names the field and `field` is its
     /// 1-based position in {Terms} (the number comes first so that the revert data can never be
     /// mistaken for an `Error(string)` reason by a client).
+    /// @custom:http 422
     error LaborRecordsMissingTerm(uint8 field, string term);
     /// @notice A term has a value out of range; `term` names the field.
+    /// @custom:http 422
     error LaborRecordsInvalidTerm(uint256 value, string term);
     /// @notice `weekStart` is not a Monday.
+    /// @custom:http 422
     error LaborRecordsNotMonday(uint32 weekStart);
     /// @notice A minimum wage year before 2019 or after 9999.
+    /// @custom:http 422
     error LaborRecordsInvalidYear(uint16 year);
     /// @notice `date` is not a yyyymmdd date.
+    /// @custom:http 422
     error LaborRecordsInvalidDate(uint32 date);
     /// @notice The contract ends before it starts.
+    /// @custom:http 422
     error LaborRecordsEndBeforeStart(uint32 startDate, uint32 endDate);
     /// @notice Employer and worker are the same address.
+    /// @custom:http 422
     error LaborRecordsSelfEmployment(address account);
     /// @notice The worker is not the address of an active citizen.
+    /// @custom:http 422
     error LaborRecordsWorkerNotCitizen(address worker);
     /// @notice The hourly wage is below the minimum wage of the contract's start year.
+    /// @custom:http 422
     error LaborRecordsBelowMinimumWage(uint32 hourlyWage, uint32 minimumWage, uint16 year);
-    /// @notice No minimum wage is known for `year` (before the first year of the table).
+    /// @notice No minimum wage is known for `year` (before the first year of the table): a contract
+    /// can start, and a week be recorded, only in a year with a minimum wage.
+    /// @custom:http 422
     error LaborRecordsMinimumWageUnknown(uint16 year);
     /// @notice A contract between these parties for this document was registered before.
+    /// @custom:http 409
     error LaborRecordsAlreadyRegistered(bytes32 contractId);
     /// @notice No contract has id `contractId`.
+    /// @custom:http 404
     error LaborRecordsUnknownContract(bytes32 contractId);
     /// @notice The week or pay period lies outside the contract's dates.
+    /// @custom:http 422
     error LaborRecordsOutsideContract(bytes32 contractId, uint32 date);
     /// @notice The week's days or minutes are out of range (days bitmask > 127, minutes > 10080).
+    /// @custom:http 422
     error LaborRecordsInvalidWeek(uint32 weekStart, uint32 minutesWorked, uint8 daysWorked);
     /// @notice Entry `index` of the week is not a shift of that week: its date is outside the week,
     /// it starts before the previous entry ends, `startMinute` ≥ 1440, `endMinute` is not after
@@ -260,20 +281,28 @@ interface ILaborRecords {
         uint32 weekStart, uint256 index, uint32 date, uint16 startMinute, uint16 endMinute, uint16 breakMinutes
     );
     /// @notice The week was already recorded and is not disputed, so it can not be recorded again.
+    /// @custom:http 409
     error LaborRecordsWeekAlreadyRecorded(bytes32 contractId, uint32 weekStart, WeekStatus status);
     /// @notice The message names revision `given`, the record expects `expected`.
+    /// @custom:http 409
     error LaborRecordsWrongRevision(uint8 expected, uint8 given);
     /// @notice The week was never recorded.
+    /// @custom:http 404
     error LaborRecordsUnknownWeek(bytes32 contractId, uint32 weekStart);
     /// @notice The week is not awaiting the worker (already confirmed or disputed).
+    /// @custom:http 409
     error LaborRecordsWeekAlreadySettled(bytes32 contractId, uint32 weekStart, WeekStatus status);
     /// @notice `grossPay` is not the sum of the components.
+    /// @custom:http 422
     error LaborRecordsGrossMismatch(uint64 grossPay, uint256 sumOfComponents);
     /// @notice Deductions exceed the gross pay.
+    /// @custom:http 422
     error LaborRecordsDeductionsExceedGross(uint64 deductions, uint64 grossPay);
     /// @notice The statement's dates are inconsistent (end before start, or paid before the period started).
+    /// @custom:http 422
     error LaborRecordsInvalidPeriod(uint32 periodStart, uint32 periodEnd, uint32 paymentDate);
     /// @notice The statement hash is zero.
+    /// @custom:http 422
     error LaborRecordsEmptyStatementHash();
 
     // ---------------------------------------------------------------- constants

@@ -23,8 +23,9 @@ pragma solidity ^0.8.24;
 /// stable citizen id from the registry, so a rotated key cannot vote twice. `Census` polls do
 /// not consult the registry: the key is the voter address, `uint256(uint160(voter))`, and the
 /// census is a Merkle root over voter addresses with OpenZeppelin's standard leaf
-/// `keccak256(bytes.concat(keccak256(abi.encode(voter))))` (sorted-pair hashing, as
-/// `MerkleProof` / `StandardMerkleTree`). Everywhere below, `citizenId` means this voter key.
+/// `keccak256(bytes.concat(keccak256(abi.encode(voter))))`: the root of
+/// `StandardMerkleTree.of(voters.map(v => [v]), ["address"])` of OpenZeppelin's npm merkle-tree
+/// (sorted-pair hashing, checked with `MerkleProof`). Everywhere below, `citizenId` means this voter key.
 ///
 /// Time windows (half-open): voting `opensAt <= now < closesAt`; reveal (sealed polls)
 /// `closesAt <= now < revealEndsAt`; `finalize` from `closesAt` (public) or `revealEndsAt`
@@ -215,53 +216,77 @@ interface IMVoting {
     event PollFinalized(uint256 indexed pollId, uint32[] counts, uint32 ballots, uint32 counted);
 
     /// @notice The constructor got the zero address for `admin` or the registry.
+    /// @custom:http 422
     error MVotingZeroAddress();
     /// @notice The signed message's `deadline` has passed.
+    /// @custom:http 422
     error MVotingSignatureExpired(uint256 deadline);
     /// @notice The signature is not a valid signature of the message by `signer`.
+    /// @custom:http 403
     error MVotingInvalidSignature(address signer);
     /// @notice `creator` does not hold POLL_ADMIN_ROLE.
+    /// @custom:http 403
     error MVotingNotPollAdmin(address creator);
     /// @notice A poll needs 2..32 options.
+    /// @custom:http 422
     error MVotingInvalidOptions(uint256 count);
     /// @notice Needs opensAt < closesAt, closesAt in the future, revealEndsAt > closesAt (sealed) or 0 (public).
+    /// @custom:http 422
     error MVotingInvalidSchedule(uint64 opensAt, uint64 closesAt, uint64 revealEndsAt);
     /// @notice `maxChoices` out of range for the ballot type (see PollParams).
+    /// @custom:http 422
     error MVotingInvalidMaxChoices(BallotType ballotType, uint8 maxChoices);
     /// @notice The eligibility fields do not fit the mode (see Eligibility), a district bit outside
     /// 1..25, or minBirthYear > maxBirthYear.
+    /// @custom:http 422
     error MVotingInvalidEligibility(Eligibility eligibility);
     /// @notice No poll has id `pollId`.
+    /// @custom:http 404
     error MVotingUnknownPoll(uint256 pollId);
     /// @notice Voting has not started.
+    /// @custom:http 409
     error MVotingPollNotOpen(uint256 pollId, uint64 opensAt);
     /// @notice Voting has ended.
+    /// @custom:http 409
     error MVotingPollClosed(uint256 pollId, uint64 closesAt);
     /// @notice `voter` is not the current key of any citizen.
+    /// @custom:http 403
     error MVotingNotCitizen(address voter);
     /// @notice The citizen is not active.
+    /// @custom:http 403
     error MVotingSuspended(address voter, uint256 citizenId);
     /// @notice `voter` is outside the poll's districts, birth-year band or census.
+    /// @custom:http 403
     error MVotingNotEligible(uint256 pollId, address voter);
     /// @notice `version` is not above the stored ballot's `currentVersion` (0 = none stored).
+    /// @custom:http 409
     error MVotingReplayed(uint256 pollId, uint256 citizenId, uint32 version, uint32 currentVersion);
     /// @notice `choice` is not a valid encoded choice for the poll.
+    /// @custom:http 422
     error MVotingInvalidChoice(uint256 pollId, uint256 choice);
     /// @notice A public ballot carried a commitment, or a sealed one carried a choice or no commitment.
+    /// @custom:http 422
     error MVotingInvalidCommitment(uint256 pollId, bytes32 commitment);
     /// @notice Not a sealed poll, or outside its reveal window.
+    /// @custom:http 409
     error MVotingNotRevealable(uint256 pollId, uint64 closesAt, uint64 revealEndsAt);
     /// @notice No ballot is stored under `citizenId`.
+    /// @custom:http 404
     error MVotingNoBallot(uint256 pollId, uint256 citizenId);
     /// @notice The ballot was already revealed.
+    /// @custom:http 409
     error MVotingAlreadyRevealed(uint256 pollId, uint256 citizenId);
     /// @notice (voter, choice, salt) do not open the stored commitment of `citizenId`.
+    /// @custom:http 422
     error MVotingCommitmentMismatch(uint256 pollId, uint256 citizenId);
     /// @notice The poll can be finalized from `endsAt`.
+    /// @custom:http 409
     error MVotingPollNotEnded(uint256 pollId, uint64 endsAt);
     /// @notice `finalize` already ran.
+    /// @custom:http 409
     error MVotingAlreadyFinalized(uint256 pollId);
     /// @notice A sealed poll's tally is not readable before `closesAt`.
+    /// @custom:http 403
     error MVotingTallySealed(uint256 pollId, uint64 closesAt);
 
     /// @notice Creates a poll signed by `creator`, who must hold POLL_ADMIN_ROLE. Anyone may relay.

@@ -9,8 +9,10 @@ interface INotary {
     event DocumentAnchored(bytes32 indexed documentHash, address indexed by, uint256 indexed sequence, bytes32 kind);
 
     /// @notice The hash was anchored before, at `sequence`.
+    /// @custom:http 409
     error NotaryAlreadyAnchored(bytes32 documentHash, uint256 sequence);
     /// @notice The zero hash can not be anchored.
+    /// @custom:http 422
     error NotaryEmptyHash();
 
     /// @notice Anchor `documentHash`, labelled with `kind` (e.g. "audit-trail"). NOTARY_ROLE only.

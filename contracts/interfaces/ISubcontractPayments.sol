@@ -130,7 +130,7 @@ interface ISubcontractPayments {
     event ClaimSubmitted(
         uint256 indexed claimId, uint256 indexed projectId, address indexed prime, uint256 lineCount, uint256 total
     );
-    /// @notice Line `line` of a claim (emitted once per line at submission).
+    /// @notice Line `line` of a claim (emitted once per line at submission, after its {ClaimSubmitted}).
     event ClaimLineAdded(
         uint256 indexed claimId,
         uint256 indexed projectId,
@@ -140,8 +140,8 @@ interface ISubcontractPayments {
         uint256 amount,
         bytes32 evidence
     );
-    /// @notice `confirmer` confirmed the lines in bit mask `lines`.
-    event LinesConfirmed(uint256 indexed claimId, address indexed confirmer, uint256 lines);
+    /// @notice `confirmer` confirmed the lines in bit mask `lines` of a claim of project `projectId`.
+    event LinesConfirmed(uint256 indexed claimId, uint256 indexed projectId, address indexed confirmer, uint256 lines);
     /// @notice An inspector approved the claim.
     event ClaimApproved(uint256 indexed claimId, uint256 indexed projectId, address indexed inspector);
     /// @notice A line was paid straight to its payee. `due` is the subcontract due date (0 for
@@ -174,8 +174,9 @@ interface ISubcontractPayments {
     event DirectPaymentMade(
         uint256 indexed claimId, uint256 indexed projectId, address indexed client, uint256 line, uint8 ground
     );
-    /// @notice `amount` won credited to `payee` was transferred to `to`.
-    event CreditWithdrawn(address indexed payee, address indexed to, uint256 amount);
+    /// @notice `amount` won credited to `payee` by project `projectId` was transferred to `to` (a
+    /// withdrawal emits one event per project the payee had credit from).
+    event CreditWithdrawn(uint256 indexed projectId, address indexed payee, address indexed to, uint256 amount);
     /// @notice On closing, the rest of a bucket went back to the client.
     event BucketRefunded(uint256 indexed projectId, uint8 indexed purpose, address indexed client, uint256 amount);
     /// @notice The project was closed: no more funding, claims or payments.
@@ -184,63 +185,92 @@ interface ISubcontractPayments {
     // ---------------------------------------------------------------- errors
 
     /// @notice An address argument was the zero address.
+    /// @custom:http 422
     error SubcontractPaymentsZeroAddress();
     /// @notice The signed message's `deadline` has passed.
+    /// @custom:http 422
     error SubcontractPaymentsSignatureExpired(uint256 deadline);
     /// @notice The signature is not `expectedSigner`'s signature of the message.
+    /// @custom:http 403
     error SubcontractPaymentsInvalidSignature(address expectedSigner);
     /// @notice `signer` lacks `role` (CLIENT_ROLE / INSPECTOR_ROLE) or is not the project's client / prime.
+    /// @custom:http 403
     error SubcontractPaymentsUnauthorized(address signer, bytes32 role);
     /// @notice `signer` is not the confirmer of line `line` (the worker's employer, or the prime
     /// for a subcontract line), or the line needs no confirmation.
+    /// @custom:http 403
     error SubcontractPaymentsUnauthorizedConfirmer(uint256 claimId, uint256 line, address signer);
     /// @notice No project has id `projectId`.
+    /// @custom:http 404
     error SubcontractPaymentsUnknownProject(uint256 projectId);
     /// @notice No claim has id `claimId`.
+    /// @custom:http 404
     error SubcontractPaymentsUnknownClaim(uint256 claimId);
     /// @notice Line `line` does not exist in the claim.
+    /// @custom:http 404
     error SubcontractPaymentsUnknownLine(uint256 claimId, uint256 line);
     /// @notice The project is closed.
+    /// @custom:http 409
     error SubcontractPaymentsProjectClosed(uint256 projectId);
     /// @notice `account` is already a participant of the project.
+    /// @custom:http 409
     error SubcontractPaymentsAlreadyParticipant(uint256 projectId, address account);
     /// @notice `role` is not a participant role the call accepts.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidRole(address account, uint8 role);
     /// @notice A worker's `employer` is not the prime or a subcontractor of the project.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidEmployer(address worker, address employer);
     /// @notice A worker's address is not an active citizen.
+    /// @custom:http 422
     error SubcontractPaymentsNotActiveCitizen(address account);
     /// @notice `purpose` is not a purpose code 1..5.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidPurpose(uint8 purpose);
     /// @notice A line's amount is 0 or above 2^80-1, or a funding amount is 0 or too large.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidAmount(uint256 amount);
     /// @notice A claim has no lines or more than 128.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidLineCount(uint256 lineCount);
     /// @notice `payee` does not have the role `purpose` requires (e.g. a labour line to a non-worker).
+    /// @custom:http 422
     error SubcontractPaymentsPayeeNotEligible(uint256 projectId, address payee, uint8 purpose);
     /// @notice Line `line` was already confirmed.
+    /// @custom:http 409
     error SubcontractPaymentsAlreadyConfirmed(uint256 claimId, uint256 line);
     /// @notice The claim was already approved.
+    /// @custom:http 409
     error SubcontractPaymentsAlreadyApproved(uint256 claimId);
     /// @notice The claim is not approved by an inspector yet.
+    /// @custom:http 409
     error SubcontractPaymentsNotApproved(uint256 claimId);
     /// @notice Every line of the claim was already paid.
+    /// @custom:http 409
     error SubcontractPaymentsAlreadySettled(uint256 claimId);
     /// @notice Line `line` was already paid.
+    /// @custom:http 409
     error SubcontractPaymentsAlreadyPaid(uint256 claimId, uint256 line);
     /// @notice No unpaid line of the claim is confirmed yet.
+    /// @custom:http 409
     error SubcontractPaymentsNothingPayable(uint256 claimId);
     /// @notice The `purpose` bucket holds `balance` won, `required` are needed.
+    /// @custom:http 409
     error SubcontractPaymentsOverdraft(uint256 projectId, uint8 purpose, uint256 balance, uint256 required);
     /// @notice `ground` is not a direct payment ground 1..4, or the line is not a subcontract line.
+    /// @custom:http 422
     error SubcontractPaymentsInvalidDirectPayment(uint256 claimId, uint256 line, uint8 ground);
     /// @notice Nothing is credited to `payee`.
+    /// @custom:http 409
     error SubcontractPaymentsNothingToWithdraw(address payee);
     /// @notice A worker's credit may only go to an address bound to the same citizen.
+    /// @custom:http 403
     error SubcontractPaymentsNotOwnAccount(address payee, address to);
     /// @notice The transfer of funds into or out of the escrow failed.
+    /// @custom:http 422
     error SubcontractPaymentsTransferFailed(address from, address to, uint256 amount);
     /// @notice Too little gas left to push a payment safely (the relayer must send more gas).
+    /// @custom:http 503
     error SubcontractPaymentsInsufficientGas(uint256 gasLeft);
 
     // ---------------------------------------------------------------- client actions

@@ -8,11 +8,41 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civic_ledger.errors import CivicLedgerError
 
 log = logging.getLogger("civic_ledger.api")
+
+
+#: The example of :class:`ErrorOut` in the OpenAPI document (a contract error, as decoded).
+ERROR_EXAMPLE: dict[str, Any] = {
+    "error": "MVotingNotPollAdmin",
+    "message": "MVotingNotPollAdmin(creator=0x70997970C51812dc3A010C7d01b50e0d17dc79C8) (MVoting): "
+    "`creator` does not hold POLL_ADMIN_ROLE.",
+    "details": {
+        "name": "MVotingNotPollAdmin",
+        "args": {"creator": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"},
+    },
+}
+
+
+class ErrorOut(BaseModel):
+    """What every error response of the API is (each handler below and the middlewares build it)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ERROR_EXAMPLE})
+
+    error: str = Field(
+        description="A stable code: a contract's custom error name (`MVotingNotPollAdmin`, "
+        "`InvalidAccountNonce`) or a service code (`invalid_input`, `not_found`, `rate_limited`)."
+    )
+    message: str = Field(description="What went wrong, in words that name the field, value or contract error.")
+    details: Any = Field(
+        default=None,
+        description="Machine-readable context: a contract error's `{name, args}`, the list of "
+        "`{field, message, type}` of invalid input, `{retry_after_s}` of a rate limit, or null.",
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:

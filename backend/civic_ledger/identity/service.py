@@ -24,7 +24,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from civic_ledger.errors import Conflict, ContractError, Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic_ledger.identity import districts as codes
 from civic_ledger.identity.agency import require_not_agency
 from civic_ledger.identity.districts import DISTRICTS, District
@@ -119,25 +119,6 @@ TYPEHASH_CONSTANTS = {
     "RotateKey": "ROTATE_KEY_TYPEHASH",
 }
 
-#: Statuses for contract errors whose name the platform's generic rule does not classify well.
-_STATUS = {
-    "CitizenRegistryNotRegistrar": 403,
-    "CitizenRegistryNotSuspended": 409,
-    "CitizenRegistryNotActive": 409,
-}
-_HINT = {
-    "CitizenRegistryNotRegistrar": "the signer does not hold REGISTRAR_ROLE (never granted, or revoked)",
-    "CitizenRegistryNotSuspended": "only a suspended citizen can be reinstated",
-    "CitizenRegistryNotActive": "the citizen is suspended",
-    "CitizenRegistryAlreadyRegistered": "the address is already bound to a citizen",
-    "CitizenRegistryAccountUsed": "the address was rotated away from a citizen and can never be bound again",
-    "CitizenRegistrySignatureExpired": "the message's deadline has passed: fetch fresh typed data and sign again",
-    "InvalidAccountNonce": "the nonce was already used or is not the next one: fetch fresh typed data",
-    "CitizenRegistryInvalidSignature": "the signature is not by the expected signer",
-    "CitizenRegistryRegistrarAccountForbidden": "a registrar can not bind its own key to a citizen",
-}
-
-
 # -- helpers -------------------------------------------------------------------------------
 
 
@@ -195,16 +176,6 @@ def _typed_out(typed: eip712.TypedMessage, signer: str | list[str]) -> dict[str,
     }
 
 
-def refine(exc: ContractError) -> ContractError:
-    """Give CitizenRegistry errors the right HTTP status and a human hint."""
-    if exc.error_name in _STATUS:
-        exc.status = _STATUS[exc.error_name]
-    hint = _HINT.get(exc.error_name)
-    if hint and hint not in exc.message:
-        exc.message = f"{exc.message}: {hint}"
-    return exc
-
-
 def require_signer(typed: eip712.TypedMessage, signature: str, expected: str, role: str) -> None:
     """403 naming the expected signer when ``signature`` does not recover to it."""
     recovered = typed.recover(signature)
@@ -218,10 +189,7 @@ def require_signer(typed: eip712.TypedMessage, signature: str, expected: str, ro
 
 
 def _relay(platform: Platform, fn: Any) -> Receipt:
-    try:
-        return platform.relayer.transact(fn, simulate=True)
-    except ContractError as exc:
-        raise refine(exc) from None
+    return platform.relayer.transact(fn, simulate=True)
 
 
 def _event(platform: Platform, name: str, receipt: Receipt) -> dict[str, Any]:
@@ -260,7 +228,7 @@ def is_registrar(platform: Platform, address: str) -> bool:
 
 def _require_registrar(platform: Platform, registrar: str) -> None:
     if not is_registrar(platform, registrar):
-        raise refine(ContractError("CitizenRegistryNotRegistrar", {"registrar": registrar}, CONTRACT))
+        raise platform.decoder.error("CitizenRegistryNotRegistrar", {"registrar": registrar}, CONTRACT)
 
 
 def citizen_by_id(platform: Platform, citizen_id: int) -> CitizenOut:
@@ -374,9 +342,9 @@ def _resolve_record_hash(
 def _require_unused(platform: Platform, account: str) -> None:
     reg = registry(platform)
     if int(read(platform, reg.functions.citizenIdOf(account))):
-        raise refine(ContractError("CitizenRegistryAlreadyRegistered", {"account": account}, CONTRACT))
+        raise platform.decoder.error("CitizenRegistryAlreadyRegistered", {"account": account}, CONTRACT)
     if read(platform, reg.functions.isAccountUsed(account)):
-        raise refine(ContractError("CitizenRegistryAccountUsed", {"account": account}, CONTRACT))
+        raise platform.decoder.error("CitizenRegistryAccountUsed", {"account": account}, CONTRACT)
 
 
 def register_typed_data(platform: Platform, req: CitizenTypedDataCreate) -> RegistrationTypedDataOut:
@@ -475,7 +443,7 @@ def suspend(platform: Platform, citizen_id: int, body: SuspensionCreate) -> Citi
 def reinstate_typed_data(platform: Platform, citizen_id: int, req: ReinstatementTypedData) -> TypedDataOut:
     citizen = citizen_by_id(platform, citizen_id)
     if citizen.status != "suspended":
-        raise refine(ContractError("CitizenRegistryNotSuspended", {"citizenId": citizen_id}, CONTRACT))
+        raise platform.decoder.error("CitizenRegistryNotSuspended", {"citizenId": citizen_id}, CONTRACT)
     message = {"citizenId": citizen_id, **_registrar_message(platform, req.registrar, req)}
     return TypedDataOut(**_typed_out(typed_message(platform, "ReinstateCitizen", message), req.registrar))
 
@@ -519,7 +487,7 @@ def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedData
         raise InvalidInput("new_account must differ from old_account")
     citizen = citizen_by_address(platform, req.old_account)
     if not citizen.active:
-        raise refine(ContractError("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT))
+        raise platform.decoder.error("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT)
     _require_unused(platform, req.new_account)
     require_not_agency(platform, req.new_account, "new_account")
     nonce = int(read(platform, registry(platform).functions.nonces(req.old_account)))

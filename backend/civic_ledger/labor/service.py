@@ -18,7 +18,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3.contract import Contract
 
-from civic_ledger.errors import ContractError, Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import Forbidden, InvalidInput, NotFound
 from civic_ledger.labor import compliance as cx
 from civic_ledger.labor.records import (
     _b32,
@@ -99,25 +99,9 @@ def _check_signer(typed: eip712.TypedMessage, signature: str, expected: str, rol
         )
 
 
-#: Contract errors whose name the platform's generic rule classifies wrongly, with their status.
-_STATUS = {"LaborRecordsMinimumWageUnknown": 422}
-_HINT = {
-    "LaborRecordsMinimumWageUnknown": "no minimum wage is set for that year (GET /labor/minimum-wages): "
-    "a contract can start, and a week be recorded, only in a year with a minimum wage",
-}
-
-
 def _relay(platform: Platform, fn: Any) -> Receipt:
-    """Simulate, then relay; a contract error gets the right status and a hint."""
-    try:
-        return platform.relayer.transact(fn, simulate=True)
-    except ContractError as exc:
-        if exc.error_name in _STATUS:
-            exc.status = _STATUS[exc.error_name]
-        hint = _HINT.get(exc.error_name)
-        if hint and hint not in exc.message:
-            exc.message = f"{exc.message}: {hint}"
-        raise
+    """Simulate, then relay (a revert is a ContractError with its declared status and notice)."""
+    return platform.relayer.transact(fn, simulate=True)
 
 
 def _event_from_receipt(platform: Platform, receipt: Receipt, name: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    #: solc's developer and user documentation; their ``errors`` sections, keyed by error signature,
+    #: hold each custom error's ``custom:http`` status and ``notice`` (read by ``revert.ErrorDecoder``).
+    devdoc: dict[str, Any] = field(default_factory=dict)
+    userdoc: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runtime_code_hash(self) -> str:
@@ -82,7 +86,10 @@ def compiler_settings() -> dict[str, Any]:
         # Metadata hash off: the bytecode then depends only on the sources and the settings,
         # so two clean builds are byte-identical wherever the checkout lives.
         "metadata": {"bytecodeHash": "none", "appendCBOR": False},
-        "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+        # devdoc/userdoc carry each custom error's `@custom:http` status and `@notice` (see revert.py).
+        "outputSelection": {
+            "*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode.object", "evm.deployedBytecode.object"]}
+        },
     }
 
 
@@ -208,6 +215,8 @@ def compile_contracts(
                 abi=out["abi"],
                 bytecode=out["evm"]["bytecode"]["object"],
                 deployed_bytecode=out["evm"]["deployedBytecode"]["object"],
+                devdoc=out.get("devdoc") or {},
+                userdoc=out.get("userdoc") or {},
             )
     build = Build(
         compiler_version=str(version),

@@ -71,7 +71,7 @@ class Platform:
             say("compiling contracts")
             build = compile_contracts(settings.build_dir)
             operator = operator_account(settings, chain)
-            decoder = ErrorDecoder((name, art.abi) for name, art in build.artifacts.items())
+            decoder = ErrorDecoder.from_build(build)  # statuses and notices from the devdoc/userdoc
             relayer = Relayer(chain, operator, decoder, gas=settings.tx_gas, receipt_timeout=settings.receipt_timeout_s)
             if deploy:
                 deployment = deploy_all(
