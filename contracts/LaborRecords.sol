@@ -274,7 +274,8 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
     {
         uint256 n = entries.length;
         if (n == 0) return (0, 0, bytes32(0));
-        bytes32[] memory level = new bytes32[](n);
+        // OpenZeppelin StandardMerkleTree layout: 2n - 1 nodes, the leaves in the last n (see _standardRoot)
+        bytes32[] memory tree = new bytes32[](2 * n - 1);
         uint256 previousEnd = 0;
         uint256 total = 0;
         for (uint256 i = 0; i < n; ++i) {
@@ -292,20 +293,37 @@ contract LaborRecords is ILaborRecords, AccessControl, EIP712, Nonces {
             previousEnd = offset * 1440 + e.endMinute;
             total += e.endMinute - e.startMinute - e.breakMinutes;
             daysWorked |= uint8(1 << offset);
-            level[i] = keccak256(
+            tree[n - 1 + i] = keccak256(
                 bytes.concat(keccak256(abi.encode(e.date, e.startMinute, e.endMinute, e.breakMinutes, e.holiday)))
             );
         }
         if (total > 10080) revert LaborRecordsInvalidWeek(weekStart, uint32(total), daysWorked);
         minutesWorked = uint32(total);
-        while (n > 1) {
-            uint256 m = 0;
-            for (uint256 i = 0; i < n; i += 2) {
-                level[m++] = i + 1 < n ? Hashes.commutativeKeccak256(level[i], level[i + 1]) : level[i];
+        root = _standardRoot(tree, n);
+    }
+
+    /// @dev Root of `StandardMerkleTree.of(entries, leafEncoding)` of OpenZeppelin's npm merkle-tree (and
+    /// of the backend's `platform/merkle.py`) whose `n` leaf hashes are `tree[n - 1 ..]` (any order): the
+    /// leaves sorted ascending go to `tree[2n - 2 - k]` (so descending from `tree[n - 1]`), node `i`
+    /// is the sorted-pair hash of nodes `2i + 1` and `2i + 2`, the root is node 0.
+    function _standardRoot(bytes32[] memory tree, uint256 n) private pure returns (bytes32) {
+        unchecked {
+            // indices stay inside [0, 2n - 1): no overflow is possible
+            uint256 first = n - 1;
+            for (uint256 i = first + 1; i < first + n; ++i) {
+                bytes32 x = tree[i];
+                uint256 j = i;
+                while (j > first && tree[j - 1] < x) {
+                    tree[j] = tree[j - 1];
+                    --j;
+                }
+                tree[j] = x;
             }
-            n = m;
+            for (uint256 i = first; i > 0; --i) {
+                tree[i - 1] = Hashes.commutativeKeccak256(tree[2 * i - 1], tree[2 * i]);
+            }
         }
-        root = level[0];
+        return tree[0];
     }
 
     /// @inheritdoc ILaborRecords

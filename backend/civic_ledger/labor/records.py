@@ -1,7 +1,7 @@
 """Chain records of the labour area as views, and the views as a compliance report (pure: no
 chain access, so the server and an evidence verifier derive the same things from the same
 records). Also the daily entries (shifts) of a week: their validation, their on-chain encoding
-and their Merkle tree (OpenZeppelin-compatible).
+and their Merkle tree (the platform's OpenZeppelin ``StandardMerkleTree``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
 from civic_ledger.errors import InvalidInput
@@ -34,6 +34,8 @@ from civic_ledger.labor.schemas import (
     WeekEventOut,
     WeekOut,
 )
+from civic_ledger.platform import merkle
+from civic_ledger.platform.merkle import StandardMerkleTree
 
 OPEN_ENDED = 99991231
 
@@ -137,8 +139,11 @@ def entry_tuple(entry: DailyEntry) -> tuple[int, int, int, int, bool]:
     return yyyymmdd(entry.date), start, end, entry.break_minutes, entry.holiday
 
 
+ENTRY_ENCODING = ["uint32", "uint16", "uint16", "uint16", "bool"]  # the `DayEntry` fields, a Merkle leaf each
+
+
 def entry_encoding(entry: DailyEntry) -> bytes:
-    return abi_encode(["uint32", "uint16", "uint16", "uint16", "bool"], list(entry_tuple(entry)))
+    return abi_encode(ENTRY_ENCODING, list(entry_tuple(entry)))
 
 
 def entry_from_chain(value: Any) -> DailyEntry:
@@ -156,31 +161,13 @@ def entry_from_chain(value: Any) -> DailyEntry:
 
 
 def entry_leaf(entry: DailyEntry) -> bytes:
-    return keccak(keccak(entry_encoding(entry)))
+    return merkle.leaf_hash(ENTRY_ENCODING, entry_tuple(entry))
 
 
-def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
-def merkle_root_and_proofs(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    """Sorted-pair Merkle tree (OpenZeppelin MerkleProof compatible); an odd node moves up as is."""
-    if not leaves:
-        return b"\x00" * 32, []
-    proofs: list[list[bytes]] = [[] for _ in leaves]
-    positions = list(range(len(leaves)))  # index of each leaf's node in the current level
-    level = list(leaves)
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level), 2):
-            nxt.append(_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i])
-        for leaf_index, pos in enumerate(positions):
-            sibling = pos ^ 1
-            if sibling < len(level):
-                proofs[leaf_index].append(level[sibling])
-            positions[leaf_index] = pos // 2
-        level = nxt
-    return level[0], proofs
+def entries_tree(entries: Sequence[DailyEntry]) -> StandardMerkleTree:
+    """``StandardMerkleTree.of(entries, ENTRY_ENCODING)``: the tree whose root ``LaborRecords``
+    computes from a week's shifts (``entriesRoot``)."""
+    return StandardMerkleTree.of([entry_tuple(e) for e in entries], ENTRY_ENCODING)
 
 
 def summarise_week(week: WeekCreate) -> tuple[int, int, bytes, list[EntryProofOut]]:
@@ -216,13 +203,14 @@ def summarise_week(week: WeekCreate) -> tuple[int, int, bytes, list[EntryProofOu
                 f"the shift {entry.date} {entry.start}–{entry.end} overlaps the shift {previous}", code="invalid_entry"
             )
         previous_end, previous = offset * 1440 + end, f"{entry.date} {entry.start}–{entry.end}"
-    leaves = [entry_leaf(e) for e in ordered]
-    root, proofs = merkle_root_and_proofs(leaves)
+    if not ordered:
+        return minutes, mask, b"\x00" * 32, []  # the contract's root of a week without entries
+    tree = entries_tree(ordered)
     out = [
-        EntryProofOut(entry=e, leaf=_hex(leaf), proof=[_hex(p) for p in proof], root=_hex(root))
-        for e, leaf, proof in zip(ordered, leaves, proofs, strict=True)
+        EntryProofOut(entry=e, leaf=_hex(tree.leaf_hash(value)), proof=tree.proof(i), root=tree.root)
+        for (i, value), e in zip(tree.entries(), ordered, strict=True)
     ]
-    return minutes, mask, root, out
+    return minutes, mask, tree.root_bytes, out
 
 
 # ------------------------------------------------------------------ minimum wage

@@ -3,7 +3,7 @@
 - EIP-712 types of ``CreatePoll`` and ``Ballot`` (they hash to the contract's typehashes);
 - enum names of the contract (ballot type, secrecy, eligibility, rejection reason);
 - choice encodings (single index, approval bitmask, ranked bytes) and the Borda tally;
-- sealed-poll commitments and census Merkle trees (OpenZeppelin leaf, sorted-pair hashing).
+- sealed-poll commitments and the census Merkle tree (the platform's OpenZeppelin ``StandardMerkleTree``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 
 from civic_ledger.errors import InvalidInput
+from civic_ledger.platform import merkle
+from civic_ledger.platform.merkle import StandardMerkleTree
 
 CONTRACT = "MVoting"
 MAX_OPTIONS = 32
@@ -60,61 +62,53 @@ CREATE_POLL_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
 
 @dataclass(frozen=True)
 class Rejection:
-    """One value of the contract's ``Reason`` enum: the error ``cast`` reverts with and its HTTP status."""
+    """One value of the contract's ``Reason`` enum and the error ``cast`` reverts with (whose
+    ``@custom:http`` tag in IMVoting.sol is the HTTP status of a ballot rejected so)."""
 
     code: int
     name: str
     error: str
-    status: int
     text: str
 
 
-#: IMVoting.Reason, in enum order. ``status`` is what the API answers for a ballot rejected so.
+#: IMVoting.Reason, in enum order.
 REASONS: tuple[Rejection, ...] = (
-    Rejection(0, "none", "", 200, "accepted"),
-    Rejection(1, "unknown_poll", "MVotingUnknownPoll", 404, "the poll does not exist"),
-    Rejection(2, "not_open", "MVotingPollNotOpen", 409, "the poll is not open yet"),
-    Rejection(3, "closed", "MVotingPollClosed", 409, "the poll is closed"),
-    Rejection(4, "expired", "MVotingSignatureExpired", 422, "the ballot's deadline has passed"),
+    Rejection(0, "none", "", "accepted"),
+    Rejection(1, "unknown_poll", "MVotingUnknownPoll", "the poll does not exist"),
+    Rejection(2, "not_open", "MVotingPollNotOpen", "the poll is not open yet"),
+    Rejection(3, "closed", "MVotingPollClosed", "the poll is closed"),
+    Rejection(4, "expired", "MVotingSignatureExpired", "the ballot's deadline has passed"),
     Rejection(
-        5, "bad_signature", "MVotingInvalidSignature", 403, "the signature is not the voter's signature of this ballot"
+        5, "bad_signature", "MVotingInvalidSignature", "the signature is not the voter's signature of this ballot"
     ),
-    Rejection(6, "not_citizen", "MVotingNotCitizen", 403, "the voter is not the current key of a registered citizen"),
-    Rejection(7, "suspended", "MVotingSuspended", 403, "the citizen is suspended"),
+    Rejection(6, "not_citizen", "MVotingNotCitizen", "the voter is not the current key of a registered citizen"),
+    Rejection(7, "suspended", "MVotingSuspended", "the citizen is suspended"),
     Rejection(
         8,
         "not_eligible",
         "MVotingNotEligible",
-        403,
         "the voter is outside the poll's districts, birth-year band or census",
     ),
     Rejection(
         9,
         "replayed",
         "MVotingReplayed",
-        409,
         "the ballot's version is not above the voter's current ballot (replayed or stale)",
     ),
-    Rejection(
-        10, "invalid_choice", "MVotingInvalidChoice", 422, "the choice is not a valid encoded choice for this poll"
-    ),
+    Rejection(10, "invalid_choice", "MVotingInvalidChoice", "the choice is not a valid encoded choice for this poll"),
     Rejection(
         11,
         "invalid_commitment",
         "MVotingInvalidCommitment",
-        422,
         "public ballots carry no commitment; sealed ballots carry a commitment and choice 0",
     ),
-    Rejection(
-        12, "not_revealable", "MVotingNotRevealable", 409, "the poll is not sealed or is outside its reveal window"
-    ),
-    Rejection(13, "no_ballot", "MVotingNoBallot", 404, "no ballot is stored for this voter"),
-    Rejection(14, "already_revealed", "MVotingAlreadyRevealed", 409, "the ballot was already revealed"),
+    Rejection(12, "not_revealable", "MVotingNotRevealable", "the poll is not sealed or is outside its reveal window"),
+    Rejection(13, "no_ballot", "MVotingNoBallot", "no ballot is stored for this voter"),
+    Rejection(14, "already_revealed", "MVotingAlreadyRevealed", "the ballot was already revealed"),
     Rejection(
         15,
         "commitment_mismatch",
         "MVotingCommitmentMismatch",
-        422,
         "voter, choice and salt do not open the stored commitment",
     ),
 )
@@ -123,7 +117,7 @@ REASONS: tuple[Rejection, ...] = (
 def reason(code: int) -> Rejection:
     if 0 <= code < len(REASONS):
         return REASONS[code]
-    return Rejection(code, f"reason_{code}", f"MVotingReason{code}", 422, f"rejected with unknown reason {code}")
+    return Rejection(code, f"reason_{code}", f"MVotingReason{code}", f"rejected with unknown reason {code}")
 
 
 # -- choices -------------------------------------------------------------------------------
@@ -214,56 +208,52 @@ def commitment(poll_id: int, voter: str, choice: int, salt: bytes) -> bytes:
 # -- census --------------------------------------------------------------------------------
 
 
+CENSUS_ENCODING = ["address"]
+
+
+def census_tree(voters: Iterable[str]) -> StandardMerkleTree:
+    """The census as OpenZeppelin's ``StandardMerkleTree.of(voters.map(v => [v]), ["address"])``.
+
+    Each address once (a repeated one is an error, not dropped: the JS library would keep it and
+    build another root).
+    """
+    seen: dict[str, int] = {}
+    values = []
+    for i, voter in enumerate(voters):
+        if not isinstance(voter, str) or not is_address(voter.strip().lower()):
+            raise InvalidInput(f"census entry {i + 1}: {voter!r} is not an address")
+        address = to_checksum_address(voter.strip().lower())
+        if address in seen:
+            raise InvalidInput(f"census entry {i + 1}: {address} is already entry {seen[address] + 1}")
+        seen[address] = i
+        values.append([address])
+    if not values:
+        raise InvalidInput("a census needs at least one address")
+    return StandardMerkleTree.of(values, CENSUS_ENCODING)
+
+
 def census_leaf(voter: str) -> bytes:
     """OpenZeppelin StandardMerkleTree leaf of an address: ``keccak256(keccak256(abi.encode(voter)))``."""
-    return keccak(keccak(abi_encode(["address"], [to_checksum_address(voter)])))
-
-
-def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
-def _levels(voters: Iterable[str]) -> list[list[bytes]]:
-    leaves = sorted({census_leaf(v) for v in voters})
-    if not leaves:
-        raise InvalidInput("a census needs at least one address")
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        cur = levels[-1]
-        nxt = [_pair(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
-        if len(cur) % 2:
-            nxt.append(cur[-1])
-        levels.append(nxt)
-    return levels
+    return merkle.leaf_hash(CENSUS_ENCODING, [voter])
 
 
 def census_root(voters: Iterable[str]) -> bytes:
-    """Merkle root over the census (sorted-pair hashing, verifiable with OpenZeppelin ``MerkleProof``)."""
-    return _levels(voters)[-1][0]
+    """Merkle root over the census (``StandardMerkleTree``, verifiable with OpenZeppelin ``MerkleProof``)."""
+    return census_tree(voters).root_bytes
 
 
 def census_proof(voters: Iterable[str], voter: str) -> list[bytes]:
     """The proof that ``voter`` is in the census; raises InvalidInput when it is not."""
-    levels = _levels(voters)
-    leaf = census_leaf(voter)
+    tree = census_tree(voters)
     try:
-        index = levels[0].index(leaf)
-    except ValueError:
+        index = tree.leaf_lookup([voter])
+    except InvalidInput:
         raise InvalidInput(f"{voter} is not in the census") from None
-    proof: list[bytes] = []
-    for level in levels[:-1]:
-        sibling = index ^ 1
-        if sibling < len(level):
-            proof.append(level[sibling])
-        index //= 2
-    return proof
+    return tree.proof_bytes(index)
 
 
 def verify_census_proof(root: bytes, voter: str, proof: Sequence[bytes]) -> bool:
-    node = census_leaf(voter)
-    for p in proof:
-        node = _pair(node, p)
-    return node == root
+    return StandardMerkleTree.verify(root, CENSUS_ENCODING, [voter], proof)
 
 
 def hex0x(value: Any) -> str:
