@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
-from civic_ledger.cli_support import console, err, fail
-from civic_ledger.config import Settings
+from civic_ledger.clikit import Group, JsonOpt, console, emit_json, err, fail, load_settings
 from civic_ledger.errors import CivicLedgerError
 
-app = typer.Typer(
+__all__ = ["app", "load_settings", "main"]
+
+app = Group(
     help="civic-ledger: blockchain-backed civic records (Citizen Card, M-Voting, credentials, ...).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
     add_completion=False,
 )
 
@@ -70,18 +68,6 @@ def _add_area_commands() -> None:
     )
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with CLI flags on top; bad values exit with one line."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**given)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        fail(f"invalid setting {field}: {first.get('msg', 'invalid').removeprefix('Value error, ')}")
-        raise  # unreachable
-
-
 def _progress(message: str) -> None:
     err.print(f"[dim]…[/] {message}", highlight=False)
 
@@ -121,6 +107,7 @@ def deploy(
     redeploy_changed: Annotated[
         bool, typer.Option(help="Deploy contracts whose code changed anew instead of stopping.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Deploy every contract not yet in this chain's manifest, then show the deployment."""
     from civic_ledger.platform.runtime import Platform
@@ -128,20 +115,20 @@ def deploy(
     settings = load_settings(chain=chain, data_dir=data_dir)
     platform = Platform.start(settings, redeploy_changed=redeploy_changed, progress=_progress)
     try:
-        _print_status(platform)
+        _print_status(platform, as_json)
     finally:
         platform.close()
 
 
 @app.command()
-def status(chain: ChainOpt = None, data_dir: DataDirOpt = None) -> None:
+def status(chain: ChainOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
     """Show the chain, the operator and every deployed contract (checked against the chain)."""
     from civic_ledger.platform.runtime import Platform
 
     settings = load_settings(chain=chain, data_dir=data_dir)
     platform = Platform.start(settings, deploy=False)
     try:
-        _print_status(platform)
+        _print_status(platform, as_json)
     finally:
         platform.close()
 
@@ -149,12 +136,17 @@ def status(chain: ChainOpt = None, data_dir: DataDirOpt = None) -> None:
 @app.command("compile")
 def compile_cmd(
     force: Annotated[bool, typer.Option(help="Rebuild even when the cache is current.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compile the contracts (cached under the build directory)."""
     from civic_ledger.platform.compiler import compile_contracts
 
     settings = load_settings()
     build = compile_contracts(settings.build_dir, force=force)
+    if as_json:
+        sizes = {name: len(art.deployed_bytecode) // 2 for name, art in build.artifacts.items()}
+        emit_json({"compiler": build.compiler_version, "build_hash": build.build_hash, "runtime_bytes": sizes})
+        return
     table = Table(title=f"solc {build.compiler_version} · build {build.build_hash[:12]}")
     table.add_column("contract")
     table.add_column("source")
@@ -164,10 +156,24 @@ def compile_cmd(
     console.print(table)
 
 
-def _print_status(platform: Any) -> None:
+def _print_status(platform: Any, as_json: bool = False) -> None:
     chain = platform.chain
     d = platform.deployment
     head = chain.head()
+    if as_json:
+        emit_json(
+            {
+                "chain": chain.kind,
+                "chain_id": chain.chain_id,
+                "development": chain.is_development,
+                "head": head,
+                "operator": platform.operator.address,
+                "compiler": d.compiler_version,
+                "manifest": str(d.manifest_path),
+                "contracts": d.entries,
+            }
+        )
+        return
     console.print(
         f"chain [bold]{chain.kind}[/] · id {chain.chain_id}{' (development)' if chain.is_development else ''}"
         f" · head block {head} · operator {platform.operator.address}",
@@ -190,8 +196,10 @@ def main() -> None:
     try:
         app()
     except CivicLedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        try:
+            fail(exc.message)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
 

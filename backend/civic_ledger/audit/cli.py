@@ -16,83 +16,65 @@ import typer
 from rich.table import Table
 
 from civic_ledger.audit.trail import ChainSource, build_trail, reconcile
-from civic_ledger.cli_support import cli_errors, console, data_dir_or_default, err
+from civic_ledger.clikit import (
+    CliContext,
+    Group,
+    console,
+    emit_json,
+    note,
+    say,
+)
 
-app = typer.Typer(help="Audit a project's payments from chain data alone.", no_args_is_help=True)
-
-RpcOpt = Annotated[
-    str, typer.Option("--rpc-url", envvar="CIVIC_AUDIT_RPC_URL", help="JSON-RPC URL of any node of the chain.")
-]
-ManifestOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--manifest",
-        envvar="CIVIC_AUDIT_MANIFEST",
-        help="Deployment manifest you trust (deployment-<chainId>.json): contract addresses and code hashes. "
-        "Default: the one for the node's chain id in the data directory (CIVIC_DATA_DIR).",
-    ),
-]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the default manifest is.")]
+app = Group(help="Audit a project's payments from chain data alone.")
 
 
-def _source(rpc_url: str, manifest: Path | None, data_dir: Path | None) -> ChainSource:
-    with cli_errors():
-        source = ChainSource.from_rpc(rpc_url, manifest, data_dir_or_default(data_dir))
+def _source(cli: CliContext) -> ChainSource:
+    source = ChainSource.from_rpc(cli.rpc, cli.manifest, cli.data)
     d = source.deployment
-    err.print(
+    note(
         f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
-        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items()),
-        highlight=False,
+        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
     )
     return source
 
 
-@app.command()
+@app.command(uses=("node", "json"))
 def trail(
+    cli: CliContext,
     project: Annotated[int, typer.Argument(help="Project id.")],
-    rpc_url: RpcOpt,
-    manifest: ManifestOpt = None,
-    data_dir: DataDirOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (and OUT.manifest.json).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the trail as JSON (rows + manifest).")] = False,
 ) -> None:
     """Every event of PROJECT as CSV (block,time,tx,log_index,event,payer,payee,purpose,amount,claim,evidence,due,late)."""
-    source = _source(rpc_url, manifest, data_dir)
-    with cli_errors():
-        result = build_trail(source, project)
+    source = _source(cli)
+    result = build_trail(source, project)
     text = result.csv_text()
     if out is not None:
         out.write_text(text)
         Path(str(out) + ".manifest.json").write_text(json.dumps(result.manifest, indent=2))
-        err.print(f"wrote {out} ({len(result.rows)} rows) and {out}.manifest.json", highlight=False)
-    if as_json:
-        console.print_json(json.dumps(result.to_dict()))
+        note(f"wrote {out} ({len(result.rows)} rows) and {out}.manifest.json")
+    if cli.as_json:
+        emit_json(result.to_dict())
     elif out is None:
         sys.stdout.write(text)
-    err.print(
+    note(
         f"sha256 {result.manifest['csv_sha256']} · chain {result.manifest['chain_id']} · blocks "
-        f"{result.manifest['from_block']}-{result.manifest['to_block']}",
-        highlight=False,
+        f"{result.manifest['from_block']}-{result.manifest['to_block']}"
     )
 
 
-@app.command("reconcile")
+@app.command("reconcile", uses=("node", "json"))
 def reconcile_cmd(
+    cli: CliContext,
     project: Annotated[int, typer.Argument(help="Project id.")],
-    rpc_url: RpcOpt,
-    manifest: ManifestOpt = None,
-    data_dir: DataDirOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the reconciliation as JSON.")] = False,
 ) -> None:
     """Per bucket funded = paid + refunded + balance, per payee claimed vs paid, late interest, escrow check.
 
     Tokens sent to the escrow outside any project are reported as unattributed (information).
     Exit code 2 when anything does not match."""
-    source = _source(rpc_url, manifest, data_dir)
-    with cli_errors():
-        result = reconcile(source, project)
-    if as_json:
-        console.print_json(json.dumps(result))
+    source = _source(cli)
+    result = reconcile(source, project)
+    if cli.as_json:
+        emit_json(result)
     else:
         _print(result)
     if not result["matches"]:
@@ -139,10 +121,9 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
             lt.add_row(str(x["claim"]), str(x["line"]), x["payee"], f"{x['amount']:,}", f"{x['interest']:,}")
         console.print(lt)
     e = r["escrow"]
-    console.print(
+    say(
         f"escrow: {e['balance_on_chain']:,} won on chain, {e['balance_from_events']:,} attributed by events, "
-        f"{e['unattributed']:,} unattributed; credits {e['credits_on_chain']:,} / {e['credits_from_events']:,}",
-        highlight=False,
+        f"{e['unattributed']:,} unattributed; credits {e['credits_on_chain']:,} / {e['credits_from_events']:,}"
     )
-    console.print(f"[dim]{e['note']}[/]", highlight=False)
+    say(f"[dim]{e['note']}[/]")
     console.print("[green]reconciled: events and contract state agree[/]" if r["matches"] else "[red]MISMATCH[/]")

@@ -8,92 +8,33 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from civic_ledger.cli_support import console, err, fail
-from civic_ledger.errors import CivicLedgerError
+from civic_ledger.clikit import (
+    DEFAULT_API_URL,
+    CliContext,
+    Group,
+    console,
+    emit_json,
+    err,
+    fail,
+    read_json,
+    resolve_password,
+    say,
+    sign_typed_data,
+    write_json,
+)
+from civic_ledger.errors import CivicLedgerError, InvalidInput
 
-app = typer.Typer(help="Online credentials: issuers, types, issue, revoke, verify, present.", no_args_is_help=True)
+app = Group(help="Online credentials: issuers, types, issue, revoke, verify, present.")
+DEFAULT_API = DEFAULT_API_URL
 
-ApiOpt = Annotated[str, typer.Option("--api", envvar="CIVIC_API_URL", help="API base URL. Env: CIVIC_API_URL.")]
-KeystoreOpt = Annotated[Path, typer.Option("--keystore", help="The issuer key's eth-account keystore (JSON).")]
-PasswordOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--password", envvar="CIVIC_KEYSTORE_PASSWORD", help="Keystore password. Env: CIVIC_KEYSTORE_PASSWORD."
-    ),
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar="CIVIC_TOKEN",
-        help="Session token of the city admin (from `civic-ledger identity login`). Env: CIVIC_TOKEN.",
-    ),
-]
-DEFAULT_API = "http://127.0.0.1:8000"
-
-
-# -- helpers: keystores, API, files ------------------------------------------------------------
-
-
-def load_key(path: Path, password: str | None) -> Any:
-    from civic_ledger.platform.runtime import load_keystore
-
-    try:
-        return load_keystore(path, password or "")
-    except CivicLedgerError as exc:
-        fail(exc.message)
-
-
-class Api:
-    def __init__(self, base: str, token: str | None = None) -> None:
-        self.base = base.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=self.base, timeout=300, headers=headers)
-
-    def __call__(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        try:
-            r = self.client.request(method, "/credentials" + path, json=body, params=params or None)
-        except httpx.HTTPError as exc:
-            fail(f"cannot reach the API at {self.base}: {exc} (start it with `civic-ledger serve`, or set --api)")
-        if r.status_code >= 400:
-            try:
-                data = r.json()
-                detail = data.get("message") or data.get("detail")
-            except ValueError:
-                detail = r.text[:300]
-            fail(f"{r.status_code}: {detail}")
-        if r.headers.get("content-type", "").startswith("application/json"):
-            return r.json()
-        return r.content
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except OSError as exc:
-        fail(f"{path} can not be read: {exc.strerror}")
-    except (ValueError, TypeError) as exc:
-        fail(f"{path} is not a JSON object: {exc}")
-
-
-def write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def _sign(account: Any, typed_data: dict[str, Any]) -> str:
-    from eth_account.messages import encode_typed_data
-
-    return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed_data)).signature).hex()
+__all__ = ["app", "read_json", "write_json"]
 
 
 def _time(value: str | None, field: str) -> int | None:
@@ -101,10 +42,7 @@ def _time(value: str | None, field: str) -> int | None:
 
     if value is None or value == "":
         return None
-    try:
-        return parse_time(value, field)
-    except CivicLedgerError as exc:
-        fail(exc.message)
+    return parse_time(value, field)
 
 
 def _parse_value(text: str) -> Any:
@@ -115,42 +53,50 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def _operator(cli: CliContext, path: str, body: dict[str, Any], render: Any) -> None:
+    """An operator action: the city admin (--as signs in, or --token) posts PATH; show the answer."""
+    cli.show(cli.client.post(path, body, token=cli.session()), render)
+
+
 # -- keys and governance ----------------------------------------------------------------------
 
 
-@app.command("new-key")
+@app.command("new-key", uses=("password", "json"))
 def new_key(
+    cli: CliContext,
     out: Annotated[Path, typer.Option("--out", help="Where to write the new keystore.")],
-    password: PasswordOpt = None,
 ) -> None:
     """Create an issuer signing key as an encrypted keystore (the API never sees it)."""
-    from eth_account import Account
+    from civic_ledger.identity.keys import create_keystore_file
 
-    if out.exists():
-        fail(f"{out} exists; not overwriting a key")
-    if not password:
-        fail("a password is required (--password or CIVIC_KEYSTORE_PASSWORD)")
-    account = Account.create()
-    write_json(out, Account.encrypt(account.key, password))
-    os.chmod(out, 0o600)
-    console.print(f"issuer key [bold]{account.address}[/] → {out}", highlight=False)
+    account = create_keystore_file(out, resolve_password(cli.password, what=f"new keystore {out}", new=True))
+    if cli.as_json:
+        return emit_json({"address": account.address, "path": str(out)})
+    say(f"issuer key [bold]{account.address}[/] → {out}")
 
 
-@app.command("register-issuer")
-def register_issuer(code: str, name: str, api: ApiOpt = DEFAULT_API, token: TokenOpt = None) -> None:
+@app.command("register-issuer", uses=("admin", "api", "json"))
+def register_issuer(
+    cli: CliContext,
+    code: str,
+    name: str,
+) -> None:
     """(operator) Register an agency as an issuer; its id is keccak256(CODE)."""
-    out = Api(api, token)("POST", "/issuers", {"code": code, "name": name})
-    console.print(f"issuer [bold]{name}[/] id {out['issuer_id']} (tx {out['tx_hash']})", highlight=False)
+    _operator(
+        cli,
+        "/credentials/issuers",
+        {"code": code, "name": name},
+        lambda out: say(f"issuer [bold]{name}[/] id {out['issuer_id']} (tx {out['tx_hash']})"),
+    )
 
 
-@app.command("add-key")
+@app.command("add-key", uses=("admin", "api", "json"))
 def add_key(
+    cli: CliContext,
     issuer_id: str,
     key: Annotated[str, typer.Argument(help="Address of the issuer key.")],
     valid_from: Annotated[str | None, typer.Option(help="ISO time or Unix seconds; default now.")] = None,
     valid_until: Annotated[str | None, typer.Option(help="ISO time or Unix seconds; default open-ended.")] = None,
-    api: ApiOpt = DEFAULT_API,
-    token: TokenOpt = None,
 ) -> None:
     """(operator) Add a signing key, with its validity window, to an issuer."""
     body = {
@@ -158,31 +104,30 @@ def add_key(
         "valid_from": _time(valid_from, "--valid-from"),
         "valid_until": _time(valid_until, "--valid-until"),
     }
-    _print_issuer(Api(api, token)("POST", f"/issuers/{issuer_id}/keys", body))
+    _operator(cli, f"/credentials/issuers/{issuer_id}/keys", body, _print_issuer)
 
 
-@app.command("retire-key")
+@app.command("retire-key", uses=("admin", "api", "json"))
 def retire_key(
+    cli: CliContext,
     issuer_id: str,
     key: str,
     valid_until: Annotated[
         str | None, typer.Option(help="New end of validity; default now. A past time is retroactive.")
     ] = None,
-    api: ApiOpt = DEFAULT_API,
-    token: TokenOpt = None,
 ) -> None:
     """(operator) Retire an issuer key; credentials anchored while it was valid keep verifying."""
-    _print_issuer(
-        Api(api, token)(
-            "POST", f"/issuers/{issuer_id}/keys/{key}/retire", {"valid_until": _time(valid_until, "--valid-until")}
-        )
-    )
+    body = {"valid_until": _time(valid_until, "--valid-until")}
+    _operator(cli, f"/credentials/issuers/{issuer_id}/keys/{key}/retire", body, _print_issuer)
 
 
-@app.command("issuer")
-def show_issuer(issuer_id: str, api: ApiOpt = DEFAULT_API) -> None:
+@app.command("issuer", uses=("api", "json"))
+def show_issuer(
+    cli: CliContext,
+    issuer_id: str,
+) -> None:
     """Show an issuer and its keys."""
-    _print_issuer(Api(api)("GET", f"/issuers/{issuer_id}"))
+    cli.show(cli.client.get(f"/credentials/issuers/{issuer_id}"), _print_issuer)
 
 
 def _print_issuer(out: dict[str, Any]) -> None:
@@ -197,34 +142,45 @@ def _print_issuer(out: dict[str, Any]) -> None:
     console.print(table)
 
 
-@app.command("register-type")
+@app.command("register-type", uses=("admin", "api", "json"))
 def register_type(
+    cli: CliContext,
     code: str,
     name: str,
     schema_hash: Annotated[str | None, typer.Option(help="0x-hex bytes32")] = None,
-    api: ApiOpt = DEFAULT_API,
-    token: TokenOpt = None,
 ) -> None:
     """(operator) Register a credential type; its id is keccak256(CODE)."""
-    out = Api(api, token)("POST", "/types", {"code": code, "name": name, "schema_hash": schema_hash})
-    console.print(f"type [bold]{name}[/] id {out['type_id']} (tx {out['tx_hash']})", highlight=False)
+    _operator(
+        cli,
+        "/credentials/types",
+        {"code": code, "name": name, "schema_hash": schema_hash},
+        lambda out: say(f"type [bold]{name}[/] id {out['type_id']} (tx {out['tx_hash']})"),
+    )
 
 
-@app.command("allow")
-def allow(type_id: str, issuer_id: str, api: ApiOpt = DEFAULT_API, token: TokenOpt = None) -> None:
+@app.command("allow", uses=("admin", "api", "json"))
+def allow(
+    cli: CliContext,
+    type_id: str,
+    issuer_id: str,
+) -> None:
     """(operator) Allow an issuer to issue a credential type."""
-    out = Api(api, token)("POST", f"/types/{type_id}/issuers", {"issuer_id": issuer_id})
-    console.print(f"allowed (tx {out['tx_hash']})", highlight=False)
+    _operator(
+        cli,
+        f"/credentials/types/{type_id}/issuers",
+        {"issuer_id": issuer_id},
+        lambda out: say(f"allowed (tx {out['tx_hash']})"),
+    )
 
 
 # -- issuance ---------------------------------------------------------------------------------
 
 
-@app.command("issue")
+@app.command("issue", uses=("signer", "api", "json"))
 def issue(
+    cli: CliContext,
     issuer: Annotated[str, typer.Option("--issuer", help="Issuer id (0x…32 bytes).")],
     type_id: Annotated[str, typer.Option("--type", help="Credential type id (0x…32 bytes).")],
-    keystore: KeystoreOpt,
     out: Annotated[Path, typer.Option("--out", help="Where to write the credential document.")],
     claim: Annotated[list[str], typer.Option("--claim", help="name=value (repeat); JSON values allowed.")],
     subject: Annotated[str | None, typer.Option(help="Holder address.")] = None,
@@ -232,8 +188,6 @@ def issue(
     valid_until: Annotated[str | None, typer.Option(help="ISO time or Unix seconds.")] = None,
     require_citizen: Annotated[bool, typer.Option(help="Refuse subjects that are not active citizens.")] = True,
     qr: Annotated[Path | None, typer.Option(help="Also write a QR code (PNG) of the document.")] = None,
-    password: PasswordOpt = None,
-    api: ApiOpt = DEFAULT_API,
 ) -> None:
     """Issue one credential: fetch typed data, sign both messages locally, post, save the document."""
     claims = {}
@@ -242,8 +196,7 @@ def issue(
         if not sep or not name:
             fail(f"--claim {item!r}: use name=value")
         claims[name] = _parse_value(value)
-    account = load_key(keystore, password)
-    call = Api(api)
+    account = cli.signer()
     body = {
         "issuer_id": issuer,
         "type_id": type_id,
@@ -254,28 +207,28 @@ def issue(
         "valid_until": _time(valid_until, "--valid-until"),
         "require_citizen": require_citizen,
     }
-    td = call("POST", "/issue/typed-data", body)
-    result = call(
-        "POST",
-        "/issue",
-        {
-            "draft": td["draft"],
-            "credential_signature": _sign(account, td["credential_typed_data"]),
-            "issue_signature": _sign(account, td["issue_typed_data"]),
-        },
-    )
+    td = cli.client.post("/credentials/issue/typed-data", body)
+    signed = {
+        "draft": td["draft"],
+        "credential_signature": sign_typed_data(account, td["credential_typed_data"]),
+        "issue_signature": sign_typed_data(account, td["issue_typed_data"]),
+    }
+    result = cli.client.post("/credentials/issue", signed)
     write_json(out, result["document"])
-    console.print(
-        f"credential {result['credential_hash']} anchored in block {result['block_number']} "
-        f"(gas {result['gas_used']:,}) → {out}",
-        highlight=False,
-    )
     if qr is not None:
-        _write_qr(result["document"], None, qr)
+        _write_qr(result["document"], None, qr, quiet=cli.as_json)
+    cli.show(
+        result,
+        lambda result: say(
+            f"credential {result['credential_hash']} anchored in block {result['block_number']} "
+            f"(gas {result['gas_used']:,}) → {out}"
+        ),
+    )
 
 
-@app.command("issue-batch")
+@app.command("issue-batch", uses=("signer", "api", "json"))
 def issue_batch(
+    cli: CliContext,
     csv_file: Annotated[
         Path,
         typer.Argument(
@@ -284,11 +237,8 @@ def issue_batch(
     ],
     issuer: Annotated[str, typer.Option("--issuer")],
     type_id: Annotated[str, typer.Option("--type")],
-    keystore: KeystoreOpt,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="One <n>-<holder>.json document per row.")],
     require_citizen: Annotated[bool, typer.Option(help="Refuse subjects that are not active citizens.")] = True,
-    password: PasswordOpt = None,
-    api: ApiOpt = DEFAULT_API,
 ) -> None:
     """Issue a batch from a CSV under one anchored Merkle root; each document carries its proof."""
     try:
@@ -313,14 +263,12 @@ def issue_batch(
             elif col:
                 item["claims"][col] = _parse_value(value)
         credentials.append(item)
-    account = load_key(keystore, password)
-    call = Api(api)
+    account = cli.signer()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as progress:
         t = progress.add_task("drafting (salting claims)", total=1)
-        td = call(
-            "POST",
-            "/batches/typed-data",
+        td = cli.client.post(
+            "/credentials/batches/typed-data",
             {
                 "issuer_id": issuer,
                 "type_id": type_id,
@@ -333,12 +281,11 @@ def issue_batch(
         t = progress.add_task("signing credentials", total=len(rows))
         sigs = []
         for typed in td["credential_typed_data"]:
-            sigs.append(_sign(account, typed))
+            sigs.append(sign_typed_data(account, typed))
             progress.advance(t)
         t = progress.add_task(f"anchoring root {td['root'][:12]}…", total=1)
-        result = call(
-            "POST",
-            "/batches",
+        result = cli.client.post(
+            "/credentials/batches",
             {
                 "issuer_id": issuer,
                 "type_id": type_id,
@@ -346,7 +293,7 @@ def issue_batch(
                 "deadline": td["deadline"],
                 "drafts": td["drafts"],
                 "credential_signatures": sigs,
-                "batch_signature": _sign(account, td["batch_typed_data"]),
+                "batch_signature": sign_typed_data(account, td["batch_typed_data"]),
             },
         )
         progress.update(t, completed=1)
@@ -355,10 +302,11 @@ def issue_batch(
             holder = doc["credentialSubject"]["id"].rsplit(":", 1)[-1]
             write_json(out_dir / f"{i:05d}-{holder}.json", doc)
             progress.advance(t)
-    console.print(
+    if cli.as_json:
+        return emit_json({k: v for k, v in result.items() if k != "documents"} | {"out_dir": str(out_dir)})
+    say(
         f"{result['count']} credentials under root {result['root']} (block {result['block_number']}, "
-        f"gas {result['gas_used']:,} = {result['gas_used'] / result['count']:,.0f}/credential) → {out_dir}",
-        highlight=False,
+        f"gas {result['gas_used']:,} = {result['gas_used'] / result['count']:,.0f}/credential) → {out_dir}"
     )
 
 
@@ -376,7 +324,7 @@ def _refs(files: list[Path], anchor: str | None, position: int) -> tuple[list[di
         try:
             issuer = hx(issuer_id_of(doc))
         except CivicLedgerError as exc:
-            fail(f"{f}: {exc.message}")
+            raise InvalidInput(f"{f}: {exc.message}") from None
     if anchor:
         refs.append({"anchor_id": anchor, "position": position})
     if not refs:
@@ -385,35 +333,25 @@ def _refs(files: list[Path], anchor: str | None, position: int) -> tuple[list[di
 
 
 def _status_change(
-    action: str,
-    files: list[Path],
-    anchor: str | None,
-    position: int,
-    issuer: str | None,
-    keystore: Path,
-    password: str | None,
-    api: str,
+    cli: CliContext, action: str, files: list[Path], anchor: str | None, position: int, issuer: str | None
 ) -> None:
     refs, doc_issuer = _refs(files, anchor, position)
     issuer = issuer or doc_issuer
     if issuer is None:
         fail("--issuer is required when no document is given")
-    account = load_key(keystore, password)
-    call = Api(api)
+    account = cli.signer()
     body = {"issuer_id": issuer, "key": account.address, "credentials": refs}
-    typed = call("POST", f"/status/{action}/typed-data", body)
-    out = call(
-        "POST",
-        f"/status/{action}",
-        {
-            **body,
-            "deadline": typed["message"]["deadline"],
-            "nonce": typed["message"].get("nonce"),
-            "signature": _sign(account, typed),
-        },
-    )
-    console.print(
-        f"{action}: {len(refs)} credential(s), block {out['block_number']}, gas {out['gas_used']:,}", highlight=False
+    typed = cli.client.post(f"/credentials/status/{action}/typed-data", body)
+    signed = {
+        **body,
+        "deadline": typed["message"]["deadline"],
+        "nonce": typed["message"].get("nonce"),
+        "signature": sign_typed_data(account, typed),
+    }
+    out = cli.client.post(f"/credentials/status/{action}", signed)
+    cli.show(
+        out,
+        lambda o: say(f"{action}: {len(refs)} credential(s), block {o['block_number']}, gas {o['gas_used']:,}"),
     )
 
 
@@ -423,62 +361,44 @@ PositionOpt = Annotated[int, typer.Option("--position", help="Position in the ba
 IssuerOpt = Annotated[str | None, typer.Option("--issuer", help="Issuer id; default: the documents' issuer.")]
 
 
-@app.command("revoke")
-def revoke(
-    keystore: KeystoreOpt,
-    files: FilesArg = None,
-    anchor: AnchorOpt = None,
-    position: PositionOpt = 0,
-    issuer: IssuerOpt = None,
-    password: PasswordOpt = None,
-    api: ApiOpt = DEFAULT_API,
-) -> None:
-    """Revoke credentials permanently (signed by an issuer key)."""
-    _status_change("revoke", files or [], anchor, position, issuer, keystore, password, api)
+def _status_command(action: str, summary: str) -> None:
+    @app.command(action, help=summary, uses=("signer", "api", "json"))
+    def command(
+        cli: CliContext,
+        files: FilesArg = None,
+        anchor: AnchorOpt = None,
+        position: PositionOpt = 0,
+        issuer: IssuerOpt = None,
+    ) -> None:
+        _status_change(cli, action, files or [], anchor, position, issuer)
 
 
-@app.command("suspend")
-def suspend(
-    keystore: KeystoreOpt,
-    files: FilesArg = None,
-    anchor: AnchorOpt = None,
-    position: PositionOpt = 0,
-    issuer: IssuerOpt = None,
-    password: PasswordOpt = None,
-    api: ApiOpt = DEFAULT_API,
-) -> None:
-    """Suspend credentials (reversible with `reinstate`)."""
-    _status_change("suspend", files or [], anchor, position, issuer, keystore, password, api)
+for _action, _summary in (
+    ("revoke", "Revoke credentials permanently (signed by an issuer key, --as)."),
+    ("suspend", "Suspend credentials (reversible with `reinstate`; signed by an issuer key, --as)."),
+    ("reinstate", "Lift a suspension (signed by an issuer key, --as)."),
+):
+    _status_command(_action, _summary)
 
 
-@app.command("reinstate")
-def reinstate(
-    keystore: KeystoreOpt,
-    files: FilesArg = None,
-    anchor: AnchorOpt = None,
-    position: PositionOpt = 0,
-    issuer: IssuerOpt = None,
-    password: PasswordOpt = None,
-    api: ApiOpt = DEFAULT_API,
-) -> None:
-    """Lift a suspension."""
-    _status_change("reinstate", files or [], anchor, position, issuer, keystore, password, api)
-
-
-@app.command("status")
+@app.command("status", uses=("api", "json"))
 def status(
-    files: FilesArg = None, anchor: AnchorOpt = None, position: PositionOpt = 0, api: ApiOpt = DEFAULT_API
+    cli: CliContext,
+    files: FilesArg = None,
+    anchor: AnchorOpt = None,
+    position: PositionOpt = 0,
 ) -> None:
     """Show the on-chain status of credentials (documents or --anchor/--position)."""
     refs, _ = _refs(files or [], anchor, position)
-    call = Api(api)
+    found = [cli.client.get(f"/credentials/status/{r['anchor_id']}", params={"position": r["position"]}) for r in refs]
+    if cli.as_json:
+        return emit_json(found)
     table = Table()
     for col in ("anchor", "pos", "kind", "issuer", "anchored", "revoked", "suspended"):
         table.add_column(col)
     from civic_ledger.credentials.document import iso
 
-    for r in refs:
-        s = call("GET", f"/status/{r['anchor_id']}", position=r["position"])
+    for s in found:
         table.add_row(
             s["anchor_id"][:18] + "…",
             str(s["position"]),
@@ -500,40 +420,33 @@ def disclose(
     """Selective disclosure: write a copy that reveals only some claims (the rest keep their digests)."""
     from civic_ledger.credentials.document import withhold
 
-    try:
-        doc = withhold(read_json(file), [k.strip() for k in keep.split(",") if k.strip()])
-    except CivicLedgerError as exc:
-        fail(exc.message)
+    doc = withhold(read_json(file), [k.strip() for k in keep.split(",") if k.strip()])
     write_json(out, doc)
-    console.print(f"disclosing {keep} → {out}", highlight=False)
+    say(f"disclosing {keep} → {out}")
 
 
-@app.command("present")
+@app.command("present", uses=("signer",))
 def present(
+    cli: CliContext,
     file: Path,
-    keystore: Annotated[Path, typer.Option("--keystore", help="The holder's keystore (the credential subject).")],
     audience: Annotated[str, typer.Option(help="The verifier (e.g. its URL).")],
     nonce: Annotated[str, typer.Option(help="The verifier's challenge.")],
     out: Annotated[Path, typer.Option("--out")],
-    password: PasswordOpt = None,
 ) -> None:
-    """Sign the verifier's nonce as the holder and write a VerifiablePresentation (offline)."""
+    """Sign the verifier's nonce as the holder (--as, the credential subject) and write a VerifiablePresentation (offline)."""
     from civic_ledger.credentials import document as D
     from civic_ledger.credentials.verify import build_presentation, presentation_typed
 
     doc = read_json(file)
-    account = load_key(keystore, password)
-    try:
-        typed = D.typed_of_document(doc)
-    except CivicLedgerError as exc:
-        fail(exc.message)
+    account = cli.signer()
+    typed = D.typed_of_document(doc)
     if account.address != typed.message["subject"]:
         err.print(f"[yellow]warning:[/] {account.address} is not the credential subject {typed.message['subject']}")
     ptyped = presentation_typed(
         int(typed.domain["chainId"]), typed.domain["verifyingContract"], D.credential_hash(typed), audience, nonce
     )
     write_json(out, build_presentation(doc, audience, nonce, "0x" + ptyped.sign(account).hex()))
-    console.print(f"presentation for {audience} → {out}", highlight=False)
+    say(f"presentation for {audience} → {out}")
 
 
 @app.command("qr")
@@ -548,16 +461,14 @@ def qr(
     _write_qr(read_json(file) if file else None, url, out)
 
 
-def _write_qr(doc: dict[str, Any] | None, url: str | None, out: Path) -> None:
+def _write_qr(doc: dict[str, Any] | None, url: str | None, out: Path, *, quiet: bool = False) -> None:
     from civic_ledger.credentials.service import qr_payload, qr_png
 
-    try:
-        png = qr_png(qr_payload(doc, url))
-    except CivicLedgerError as exc:
-        fail(exc.message)
+    png = qr_png(qr_payload(doc, url))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
-    console.print(f"QR code → {out}", highlight=False)
+    if not quiet:
+        say(f"QR code → {out}")
 
 
 # The node-only verification commands live beside the verifier, in verify_cli.py.

@@ -15,26 +15,27 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from civic_ledger.cli_support import console, fail
-from civic_ledger.errors import CivicLedgerError
+from civic_ledger.clikit import (
+    CliContext,
+    cli_context,
+    console,
+    fail,
+    say,
+)
 
 # -- verification (node only) -------------------------------------------------------------------
 
 
-def _trusted(rpc_url: str | None, manifest: Path | None, registry: str | None, data_dir: Path | None) -> Any:
+def _trusted(cli: CliContext, registry: str | None) -> Any:
     """The trusted deployment: --manifest (or the data dir's manifest for the node's chain id), never
     the document; --registry, when given, is only compared with it."""
-    from civic_ledger.cli_support import data_dir_or_default
     from civic_ledger.platform.trust import trusted_from_node
 
-    url = rpc_url or os.environ.get("CIVIC_CHAIN", "")
+    url = cli.rpc_url or os.environ.get("CIVIC_CHAIN", "")
     if not url.startswith(("http://", "https://")):
-        fail("give the node's JSON-RPC URL: --rpc-url http://host:port (or CIVIC_CHAIN)")
-    try:
-        trusted = trusted_from_node(url, manifest, data_dir_or_default(data_dir))
-        wrong = trusted.compare_address("CredentialRegistry", registry, "--registry") if registry else None
-    except CivicLedgerError as exc:
-        fail(exc.message)
+        fail("give the node's JSON-RPC URL: --rpc-url http://host:port (env CIVIC_RPC_URL)")
+    trusted = trusted_from_node(url, cli.manifest, cli.data)
+    wrong = trusted.compare_address("CredentialRegistry", registry, "--registry") if registry else None
     if wrong:
         fail(wrong)
     return trusted
@@ -43,10 +44,9 @@ def _trusted(rpc_url: str | None, manifest: Path | None, registry: str | None, d
 def _print_report(report: dict[str, Any]) -> None:
     d = report.get("deployment") or {}
     if d:
-        console.print(
+        say(
             f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
-            + ", ".join(f"{n} {a}" for n, a in d["contracts"].items()),
-            highlight=False,
+            + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
         )
     table = Table(title=f"credential {report.get('credential_hash')}")
     table.add_column("check")
@@ -57,38 +57,23 @@ def _print_report(report: dict[str, Any]) -> None:
         table.add_row(c["name"], f"[{colours[c['status']]}]{c['status']}[/]", c["detail"])
     console.print(table)
     if report.get("claims"):
-        console.print("disclosed claims: " + json.dumps(report["claims"], ensure_ascii=False), highlight=False)
+        say("disclosed claims: " + json.dumps(report["claims"], ensure_ascii=False))
     verdict = "[bold green]VALID[/]" if report["valid"] else "[bold red]INVALID[/]"
-    console.print(f"verdict: {verdict}", highlight=False)
+    say(f"verdict: {verdict}")
 
 
-RpcOpt = Annotated[
-    str | None, typer.Option("--rpc-url", help="JSON-RPC URL of any node of the chain. Env: CIVIC_CHAIN.")
-]
-ManifestOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--manifest",
-        help="Deployment manifest you trust (deployment-<chainId>.json); default: the one for the node's chain id "
-        "in the data directory (CIVIC_DATA_DIR). The registry the document names is only compared with it.",
-    ),
-]
 RegistryOpt = Annotated[
     str | None,
     typer.Option("--registry", help="Expected CredentialRegistry address: compared with the trusted deployment's."),
 ]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the default manifest is (CIVIC_DATA_DIR).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
+@cli_context("node?", "json")
 def verify(
+    cli: CliContext,
     file: Annotated[Path, typer.Argument(help="Credential document (JSON).")],
-    rpc_url: RpcOpt = None,
-    manifest: ManifestOpt = None,
     registry: RegistryOpt = None,
     at: Annotated[str | None, typer.Option(help="Check expiry as of this time (ISO or Unix).")] = None,
-    data_dir: DataDirOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Verify a credential against a node alone (no API): each check and a verdict; exit 1 if invalid.
 
@@ -97,46 +82,32 @@ def verify(
     from civic_ledger.credentials.verify import verify_document
 
     doc = read_json(file)
-    trusted = _trusted(rpc_url, manifest, registry, data_dir)
-    try:
-        report = verify_document(trusted, doc, at=_time(at, "--at")).to_dict()
-    except CivicLedgerError as exc:
-        fail(exc.message)
-    if as_json:
-        console.print_json(data=report)
-    else:
-        _print_report(report)
+    report = verify_document(_trusted(cli, registry), doc, at=_time(at, "--at")).to_dict()
+    cli.show(report, _print_report)
     if not report["valid"]:
         raise typer.Exit(1)
 
 
+@cli_context("node?", "json")
 def verify_presentation(
+    cli: CliContext,
     file: Path,
     audience: Annotated[str, typer.Option()],
     nonce: Annotated[str, typer.Option(help="The nonce you issued.")],
-    rpc_url: RpcOpt = None,
-    manifest: ManifestOpt = None,
     registry: RegistryOpt = None,
-    data_dir: DataDirOpt = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """Verify a holder presentation against a node alone; exit 1 if invalid."""
     from civic_ledger.credentials.cli import read_json
     from civic_ledger.credentials.verify import verify_presentation as vp
 
     pres = read_json(file)
-    trusted = _trusted(rpc_url, manifest, registry, data_dir)
-    try:
-        report = vp(trusted, pres, audience=audience, nonce=nonce).to_dict()
-    except CivicLedgerError as exc:
-        fail(exc.message)
-    if as_json:
-        console.print_json(data=report)
-    else:
-        for c in report["checks"]:
-            console.print(
-                f"{c['name']}: {'[green]pass[/]' if c['ok'] else '[red]fail[/]'} — {c['detail']}", highlight=False
-            )
-        _print_report(report["credential"])
+    report = vp(_trusted(cli, registry), pres, audience=audience, nonce=nonce).to_dict()
+
+    def render(r: dict[str, Any]) -> None:
+        for c in r["checks"]:
+            say(f"{c['name']}: {'[green]pass[/]' if c['ok'] else '[red]fail[/]'} — {c['detail']}")
+        _print_report(r["credential"])
+
+    cli.show(report, render)
     if not report["valid"]:
         raise typer.Exit(1)

@@ -9,6 +9,6 @@ What other areas import:
   year in one call), ``citizen_by_address`` / ``citizen_by_id``;
 - ``identity.districts``: ``DISTRICTS`` (codes 1..25 of Seoul's autonomous districts),
   ``district(code_or_name)``, ``age_band(birth_year)``;
-- ``identity.keys``: keystores, passwords, ``ApiClient``, ``sign_typed_data``, ``sign_in`` and
-  typer options for command lines.
+- ``identity.keys``: local keystores (create, resolve by name or path, load, list); the command
+  line side (``--as``, passwords, the API client, sign-in) is ``civic_ledger.clikit``.
 """

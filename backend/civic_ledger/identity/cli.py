@@ -1,13 +1,11 @@
 """``civic-ledger identity``: keystores, registration, key rotation, sign-in — an HTTP client of the API.
 
-Keys stay local: every command loads the actor's keystore, fetches typed data from the API,
-signs it here and posts the signature. Passwords come from ``--password`` or the environment
-(``CIVIC_KEYSTORE_PASSWORD``), else a prompt.
+Keys stay local: every command loads the signer's keystore (``--as NAME|PATH``), fetches typed
+data from the API, signs it here and posts the signature (see :mod:`civic_ledger.clikit`).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,60 +14,34 @@ import typer
 from eth_account.signers.local import LocalAccount
 from rich.table import Table
 
-from civic_ledger.cli_support import (
-    address_or_keystore,
-    cli_errors,
-    console,
-    data_dir_or_default,
-    err,
-    load_signer,
-)
+from civic_ledger import clikit as kit
+from civic_ledger.clikit import CliContext, console, note
 from civic_ledger.errors import InvalidInput
 from civic_ledger.identity import keys
-from civic_ledger.identity.keys import DEFAULT_API_URL, ApiClient, ApiOpt, DataDirOpt, PasswordOpt
 
-app = typer.Typer(help="Citizen Card identity: keystores, registration, key rotation, sign-in.", no_args_is_help=True)
-keystore_app = typer.Typer(
-    help="Local encrypted keys (eth-account keystores in DATA_DIR/keystores).", no_args_is_help=True
-)
+app = kit.Group(help="Citizen Card identity: keystores, registration, key rotation, sign-in.")
+keystore_app = kit.Group(help="Local encrypted keys (eth-account keystores in DATA_DIR/keystores).")
 app.add_typer(keystore_app, name="keystore")
 
-
-RegistrarKeystoreOpt = Annotated[
-    str, typer.Option("--registrar-keystore", "-r", help="Keystore (name or path) of the registrar who signs.")
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option("--token", envvar="CIVIC_TOKEN", help="Session token (from `identity login`). Env: CIVIC_TOKEN."),
-]
 TtlOpt = Annotated[int, typer.Option("--ttl", help="Seconds the signed message stays valid.", min=1)]
+CitizenArg = Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")]
+ScryptOpt = Annotated[
+    int | None,
+    typer.Option("--scrypt-n", help="scrypt work factor (default 262144); lower only for throwaway keys."),
+]
 
 
-_errors = cli_errors
-
-
-_data_dir = data_dir_or_default
-
-
-_load = load_signer
-
-
-_address_or_keystore = address_or_keystore
-
-
-def _citizen_id(client: ApiClient, ref: str, data_dir: Path | None) -> int:
+def _citizen_id(cli: CliContext, ref: str) -> int:
     """ADDRESS, keystore NAME, or citizen id (``12`` or ``#12``) → citizen id."""
     text = ref.removeprefix("#")
     if text.isdigit():
         return int(text)
-    return int(client.get(f"/identity/citizens/{_address_or_keystore(ref, data_dir)}")["citizen_id"])
+    return int(cli.client.get(f"/identity/citizens/{cli.address(ref)}")["citizen_id"])
 
 
-def _record(pairs: list[str] | None) -> dict[str, str] | None:
-    if not pairs:
-        return None
+def _record(pairs: list[str] | None) -> dict[str, str]:
     record: dict[str, str] = {}
-    for pair in pairs:
+    for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InvalidInput(f"--record {pair!r}: use KEY=VALUE")
@@ -77,22 +49,23 @@ def _record(pairs: list[str] | None) -> dict[str, str] | None:
     return record
 
 
-def _sign_and_post(
-    client: ApiClient, account: LocalAccount, path: str, request: dict[str, Any], fields: dict[str, Any]
+def _registrar_action(
+    cli: CliContext, path: str, fields: dict[str, Any], ttl: int, *, carry: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """POST path/typed-data, check it names our key, sign locally, POST path."""
-    typed = client.post(f"{path}/typed-data", request)
-    if typed["signer"] != account.address:
-        raise InvalidInput(f"the API asks {typed['signer']} to sign, but the keystore holds {account.address}")
-    signature = keys.sign_typed_data(account, typed["typed_data"])
+    """The registrar (--as) signs PATH's typed data locally; POST PATH (with ``carry`` keys of the typed data)."""
+    registrar = cli.signer()
+    typed = cli.client.post(f"{path}/typed-data", {**fields, "registrar": registrar.address, "ttl_s": ttl})
+    if typed.get("signer", registrar.address) != registrar.address:
+        raise InvalidInput(f"the API asks {typed['signer']} to sign, but the keystore holds {registrar.address}")
     body = {
         **fields,
-        "registrar": account.address,
+        **{k: typed[k] for k in carry},
+        "registrar": registrar.address,
         "nonce": typed["nonce"],
         "deadline": typed["deadline"],
-        "signature": signature,
+        "signature": kit.sign_typed_data(registrar, typed["typed_data"]),
     }
-    return dict(client.post(path, body))
+    return dict(cli.client.post(path, body))
 
 
 def _citizen_table(c: dict[str, Any], title: str | None = None) -> Table:
@@ -118,38 +91,40 @@ def _citizen_table(c: dict[str, Any], title: str | None = None) -> Table:
     return table
 
 
-def _report(result: dict[str, Any], what: str) -> None:
-    err.print(
-        f"[green]{what}[/]: {result['event']} in block {result['block_number']} · tx {result['tx_hash']} "
-        f"· gas {result['gas_used']:,}",
-        highlight=False,
-    )
-    console.print(_citizen_table(result["citizen"]))
+def _report(cli: CliContext, result: dict[str, Any], what: str) -> None:
+    def render(r: dict[str, Any]) -> None:
+        note(f"[green]{what}[/]: {r['event']} in block {r['block_number']} · tx {r['tx_hash']} · gas {r['gas_used']:,}")
+        console.print(_citizen_table(r["citizen"]))
+
+    cli.show(result, render)
+
+
+def _created(cli: CliContext, account: LocalAccount, path: Path, what: str) -> None:
+    def render(_: Any) -> None:
+        note(f"{what} at {path}")
+        typer.echo(account.address)
+
+    cli.show({"address": account.address, "path": str(path)}, render)
 
 
 # -- keystores -----------------------------------------------------------------------------
 
 
-@keystore_app.command("create")
+@keystore_app.command("create", uses=("password", "data", "json"))
 def keystore_create(
+    cli: CliContext,
     name: Annotated[str, typer.Argument(help="Name of the keystore (file DATA_DIR/keystores/NAME.json).")],
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
-    scrypt_n: Annotated[
-        int | None,
-        typer.Option("--scrypt-n", help="scrypt work factor (default 262144); lower only for throwaway keys."),
-    ] = None,
+    scrypt_n: ScryptOpt = None,
 ) -> None:
     """Create a new key (citizen or agency) in an encrypted keystore and print its address."""
-    with _errors():
-        pw = keys.resolve_password(password, what=f"new keystore {name!r}")
-        account, path = keys.create_keystore(_data_dir(data_dir), name, pw, scrypt_n=scrypt_n)
-        err.print(f"created keystore [bold]{name}[/] at {path}", highlight=False)
-        typer.echo(account.address)
+    pw = kit.resolve_password(cli.password, what=f"new keystore {name!r}", new=True)
+    account, path = keys.create_keystore(cli.data, name, pw, scrypt_n=scrypt_n)
+    _created(cli, account, path, f"created keystore [bold]{name}[/]")
 
 
-@keystore_app.command("import")
+@keystore_app.command("import", uses=("password", "data", "json"))
 def keystore_import(
+    cli: CliContext,
     name: Annotated[str, typer.Argument(help="Name of the keystore.")],
     private_key: Annotated[
         str | None,
@@ -157,48 +132,46 @@ def keystore_import(
             "--private-key", envvar="CIVIC_PRIVATE_KEY", help="0x-hex key. Env: CIVIC_PRIVATE_KEY; else asked."
         ),
     ] = None,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
-    scrypt_n: Annotated[int | None, typer.Option("--scrypt-n", help="scrypt work factor (default 262144).")] = None,
+    scrypt_n: ScryptOpt = None,
 ) -> None:
     """Import an existing private key (e.g. an agency's) into an encrypted keystore."""
-    with _errors():
-        if private_key is None:
-            if not sys.stdin.isatty():
-                raise InvalidInput("no private key: pass --private-key or set CIVIC_PRIVATE_KEY")
-            private_key = str(typer.prompt("private key (0x-hex)", hide_input=True))
-        pw = keys.resolve_password(password, what=f"new keystore {name!r}")
-        account, path = keys.create_keystore(_data_dir(data_dir), name, pw, private_key=private_key, scrypt_n=scrypt_n)
-        err.print(f"imported into keystore [bold]{name}[/] at {path}", highlight=False)
-        typer.echo(account.address)
+    if private_key is None:
+        if not sys.stdin.isatty():
+            raise InvalidInput("no private key: pass --private-key or set CIVIC_PRIVATE_KEY")
+        private_key = str(typer.prompt("private key (0x-hex)", hide_input=True, err=True))
+    pw = kit.resolve_password(cli.password, what=f"new keystore {name!r}", new=True)
+    account, path = keys.create_keystore(cli.data, name, pw, private_key=private_key, scrypt_n=scrypt_n)
+    _created(cli, account, path, f"imported into keystore [bold]{name}[/]")
 
 
-@keystore_app.command("list")
-def keystore_list(data_dir: DataDirOpt = None) -> None:
+@keystore_app.command("list", uses=("data", "json"))
+def keystore_list(cli: CliContext) -> None:
     """List the keystores of the data directory with their addresses (no password needed)."""
-    with _errors():
-        folder = _data_dir(data_dir)
-        found = keys.list_keystores(folder)
-        if not found:
-            err.print(f"no keystores in {keys.keystore_dir(folder)}", highlight=False)
-            return
-        table = Table(title=f"keystores in {keys.keystore_dir(folder)}")
+    folder = keys.keystore_dir(cli.data)
+    found = [{"name": k.name, "address": k.address, "path": str(k.path)} for k in keys.list_keystores(cli.data)]
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return note(f"no keystores in {folder}")
+        table = Table(title=f"keystores in {folder}")
         table.add_column("name", style="bold")
         table.add_column("address")
-        for info in found:
-            table.add_row(info.name, info.address)
+        for info in rows:
+            table.add_row(info["name"], info["address"])
         console.print(table)
+
+    cli.show(found, render)
 
 
 # -- registrar actions -----------------------------------------------------------------------
 
 
-@app.command()
+@app.command(uses=("signer", "api", "json"))
 def register(
+    cli: CliContext,
     address: Annotated[str, typer.Argument(help="The citizen's address, or the name of a local keystore.")],
     district: Annotated[str, typer.Option("--district", "-d", help="Code 1..25 or name (Mapo, 마포구).")],
     birth_year: Annotated[int, typer.Option("--birth-year", "-y", help="Four-digit year of birth.")],
-    registrar_keystore: RegistrarKeystoreOpt,
     residency: Annotated[
         str, typer.Option(help="resident, registered_foreigner or overseas_korean (or 1..3).")
     ] = "resident",
@@ -211,40 +184,28 @@ def register(
         ),
     ] = None,
     ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
-    """Register a citizen: the registrar signs the RegisterCitizen message locally; the API relays it."""
-    with _errors():
-        from civic_ledger.identity.service import record_hash
+    """Register a citizen: the registrar (--as) signs the RegisterCitizen message locally; the API relays it."""
+    from civic_ledger.identity.service import record_hash
 
-        citizen = _address_or_keystore(address, data_dir)
-        registrar = _load(data_dir, registrar_keystore, password)
-        salt, rhash = record_hash(_record(record) or {})
-        fields = {
-            "account": citizen,
-            "district": district,
-            "birth_year": birth_year,
-            "residency": residency,
-            "record_hash": "0x" + rhash.hex(),
-        }
-        with ApiClient(api) as client:
-            result = _sign_and_post(
-                client,
-                registrar,
-                "/identity/citizens",
-                {**fields, "registrar": registrar.address, "ttl_s": ttl},
-                fields,
-            )
-        _report(result, "registered")
-        err.print(f"record salt (keep it with the off-chain record): 0x{salt.hex()}", highlight=False)
+    salt, rhash = record_hash(_record(record))
+    fields = {
+        "account": cli.address(address),
+        "district": district,
+        "birth_year": birth_year,
+        "residency": residency,
+        "record_hash": "0x" + rhash.hex(),
+    }
+    result = {**_registrar_action(cli, "/identity/citizens", fields, ttl), "record_salt": "0x" + salt.hex()}
+    _report(cli, result, "registered")
+    if not cli.as_json:
+        note(f"record salt (keep it with the off-chain record): 0x{salt.hex()}")
 
 
-@app.command()
+@app.command(uses=("signer", "api", "json"))
 def update(
-    citizen: Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")],
-    registrar_keystore: RegistrarKeystoreOpt,
+    cli: CliContext,
+    citizen: CitizenArg,
     district: Annotated[
         str | None, typer.Option("--district", "-d", help="Code 1..25 or name. Default: unchanged.")
     ] = None,
@@ -253,259 +214,154 @@ def update(
         str | None, typer.Option(help="resident, registered_foreigner or overseas_korean. Default: unchanged.")
     ] = None,
     ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
-    """Change a citizen's attributes; those not given stay as they are (the record hash is kept)."""
-    with _errors(), ApiClient(api) as client:
-        registrar = _load(data_dir, registrar_keystore, password)
-        cid = _citizen_id(client, citizen, data_dir)
-        current = client.get(f"/identity/citizens/by-id/{cid}")
-        fields = {
-            "district": district if district is not None else current["district"]["code"],
-            "birth_year": birth_year if birth_year is not None else current["birth_year"],
-            "residency": residency if residency is not None else current["residency_code"],
-        }
-        typed = client.post(
-            f"/identity/citizens/by-id/{cid}/update/typed-data",
-            {**fields, "registrar": registrar.address, "ttl_s": ttl},
-        )
-        signature = keys.sign_typed_data(registrar, typed["typed_data"])
-        result = client.post(
-            f"/identity/citizens/by-id/{cid}/update",
-            {
-                **fields,
-                "record_hash": typed["record_hash"],
-                "registrar": registrar.address,
-                "nonce": typed["nonce"],
-                "deadline": typed["deadline"],
-                "signature": signature,
-            },
-        )
-        _report(result, "updated")
+    """Change a citizen's attributes (registrar --as); those not given stay as they are (the record hash is kept)."""
+    cid = _citizen_id(cli, citizen)
+    current = cli.client.get(f"/identity/citizens/by-id/{cid}")
+    fields = {
+        "district": district if district is not None else current["district"]["code"],
+        "birth_year": birth_year if birth_year is not None else current["birth_year"],
+        "residency": residency if residency is not None else current["residency_code"],
+    }
+    path = f"/identity/citizens/by-id/{cid}/update"
+    _report(cli, _registrar_action(cli, path, fields, ttl, carry=("record_hash",)), "updated")
 
 
-@app.command()
+def _citizen_action(cli: CliContext, action: str, citizen: str, fields: dict[str, Any], ttl: int, what: str) -> None:
+    path = f"/identity/citizens/by-id/{_citizen_id(cli, citizen)}/{action}"
+    _report(cli, _registrar_action(cli, path, fields, ttl), what)
+
+
+@app.command(uses=("signer", "api", "json"))
 def suspend(
-    citizen: Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")],
-    registrar_keystore: RegistrarKeystoreOpt,
+    cli: CliContext,
+    citizen: CitizenArg,
     reason: Annotated[str, typer.Option(help="lost_device, deceased, moved_away or other.")] = "lost_device",
     ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
-    """Suspend a citizen: the key stops signing in at once."""
-    with _errors(), ApiClient(api) as client:
-        registrar = _load(data_dir, registrar_keystore, password)
-        cid = _citizen_id(client, citizen, data_dir)
-        path = f"/identity/citizens/by-id/{cid}/suspend"
-        result = _sign_and_post(
-            client,
-            registrar,
-            path,
-            {"reason": reason, "registrar": registrar.address, "ttl_s": ttl},
-            {"reason": reason},
-        )
-        _report(result, "suspended")
+    """Suspend a citizen (registrar --as): the key stops signing in at once."""
+    _citizen_action(cli, "suspend", citizen, {"reason": reason}, ttl, "suspended")
 
 
-@app.command()
-def reinstate(
-    citizen: Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")],
-    registrar_keystore: RegistrarKeystoreOpt,
-    ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Reinstate a suspended citizen."""
-    with _errors(), ApiClient(api) as client:
-        registrar = _load(data_dir, registrar_keystore, password)
-        cid = _citizen_id(client, citizen, data_dir)
-        path = f"/identity/citizens/by-id/{cid}/reinstate"
-        result = _sign_and_post(client, registrar, path, {"registrar": registrar.address, "ttl_s": ttl}, {})
-        _report(result, "reinstated")
+@app.command(uses=("signer", "api", "json"))
+def reinstate(cli: CliContext, citizen: CitizenArg, ttl: TtlOpt = 3600) -> None:
+    """Reinstate a suspended citizen (registrar --as)."""
+    _citizen_action(cli, "reinstate", citizen, {}, ttl, "reinstated")
 
 
-@app.command()
+@app.command(uses=("signer", "api", "json"))
 def recover(
-    citizen: Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")],
+    cli: CliContext,
+    citizen: CitizenArg,
     new_address: Annotated[str, typer.Option("--new-address", help="New address or keystore name of the citizen.")],
-    registrar_keystore: RegistrarKeystoreOpt,
     ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
-    """Move a citizen to a new key after an in-person check (the old key was lost)."""
-    with _errors(), ApiClient(api) as client:
-        registrar = _load(data_dir, registrar_keystore, password)
-        cid = _citizen_id(client, citizen, data_dir)
-        new = _address_or_keystore(new_address, data_dir)
-        path = f"/identity/citizens/by-id/{cid}/recover"
-        result = _sign_and_post(
-            client,
-            registrar,
-            path,
-            {"new_account": new, "registrar": registrar.address, "ttl_s": ttl},
-            {"new_account": new},
-        )
-        _report(result, "recovered")
+    """Move a citizen to a new key after an in-person check (the old key was lost; registrar --as)."""
+    _citizen_action(cli, "recover", citizen, {"new_account": cli.address(new_address)}, ttl, "recovered")
 
 
 # -- citizen actions -----------------------------------------------------------------------
 
 
-@app.command()
+@app.command(uses=("signer", "api", "json"))
 def rotate(
-    keystore: Annotated[str, typer.Option("--keystore", help="Keystore of the current (old) key.")],
-    new_keystore: Annotated[str, typer.Option("--new-keystore", help="Keystore of the new key.")],
+    cli: CliContext,
+    new: Annotated[str, typer.Option("--new", metavar="NAME|PATH", help="Keystore of the new key.")],
     ttl: TtlOpt = 3600,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
     new_password: Annotated[
         str | None, typer.Option("--new-password", help="Password of the new keystore (default: as --password).")
     ] = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
-    """Move your identity to a new key; both keys sign. The old key stops working at once, for good."""
-    with _errors(), ApiClient(api) as client:
-        old = _load(data_dir, keystore, password)
-        new = _load(data_dir, new_keystore, new_password if new_password is not None else password)
-        typed = client.post(
-            "/identity/rotations/typed-data", {"old_account": old.address, "new_account": new.address, "ttl_s": ttl}
-        )
-        result = client.post(
-            "/identity/rotations",
-            {
-                "old_account": old.address,
-                "new_account": new.address,
-                "nonce": typed["nonce"],
-                "deadline": typed["deadline"],
-                "old_signature": keys.sign_typed_data(old, typed["typed_data"]),
-                "new_signature": keys.sign_typed_data(new, typed["typed_data"]),
-            },
-        )
-        _report(result, "rotated")
+    """Move your identity (--as, the current key) to a new key; both keys sign. The old key stops working at once."""
+    old, new_key = cli.signer(), cli.signer(new, new_password)
+    body = {"old_account": old.address, "new_account": new_key.address}
+    typed = cli.client.post("/identity/rotations/typed-data", {**body, "ttl_s": ttl})
+    signed = {
+        **body,
+        "nonce": typed["nonce"],
+        "deadline": typed["deadline"],
+        "old_signature": kit.sign_typed_data(old, typed["typed_data"]),
+        "new_signature": kit.sign_typed_data(new_key, typed["typed_data"]),
+    }
+    _report(cli, cli.client.post("/identity/rotations", signed), "rotated")
 
 
-@app.command()
-def login(
-    keystore: Annotated[str, typer.Option("--keystore", help="Keystore (name or path) to sign in with.")],
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
+@app.command(uses=("signer", "api", "json"))
+def login(cli: CliContext) -> None:
     """Sign in with Ethereum (EIP-4361) and print the session token (only the token goes to stdout)."""
-    with _errors(), ApiClient(api) as client:
-        account = _load(data_dir, keystore, password)
-        session = keys.sign_in(client, account)
-        who = f"citizen #{session['citizen_id']}" if session.get("citizen_id") else "agency"
-        roles = f" · roles {', '.join(session['roles'])}" if session.get("roles") else ""
-        err.print(f"[green]signed in[/] as {session['address']} ({who}){roles}", highlight=False)
-        typer.echo(session["token"])
+
+    def render(s: dict[str, Any]) -> None:
+        who = f"citizen #{s['citizen_id']}" if s.get("citizen_id") else "agency"
+        roles = f" · roles {', '.join(s['roles'])}" if s.get("roles") else ""
+        note(f"[green]signed in[/] as {s['address']} ({who}){roles}")
+        typer.echo(s["token"])
+
+    cli.show(kit.sign_in(cli.client, cli.signer()), render)
 
 
-@app.command()
-def whoami(token: TokenOpt = None, api: ApiOpt = DEFAULT_API_URL) -> None:
+@app.command(uses=("token", "api", "json"))
+def whoami(cli: CliContext) -> None:
     """Show who a session token belongs to, checked on chain now."""
-    with _errors(), ApiClient(api, token=token) as client:
-        if not token:
-            raise InvalidInput("no token: pass --token or set CIVIC_TOKEN (from `identity login`)")
-        me = client.get("/auth/me")
-        err.print(f"signed in as {me['address']} · roles {', '.join(me['roles']) or 'none'}", highlight=False)
+    if not cli.token:
+        raise InvalidInput("no token: pass --token or set CIVIC_TOKEN (from `identity login`)")
+
+    def render(me: dict[str, Any]) -> None:
+        note(f"signed in as {me['address']} · roles {', '.join(me['roles']) or 'none'}")
         if me.get("citizen"):
             console.print(_citizen_table(me["citizen"]))
+
+    cli.show(cli.client.get("/auth/me"), render)
 
 
 # -- lookups -------------------------------------------------------------------------------
 
 
-@app.command()
-def show(
-    citizen: Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")],
-    api: ApiOpt = DEFAULT_API_URL,
-    data_dir: DataDirOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
-) -> None:
+@app.command("show", uses=("api", "data", "json"))
+def show_cmd(cli: CliContext, citizen: CitizenArg) -> None:
     """Show a citizen: status, district, age band, residency, since."""
-    with _errors(), ApiClient(api) as client:
-        text = citizen.removeprefix("#")
-        if text.isdigit():
-            found = client.get(f"/identity/citizens/by-id/{int(text)}")
-        else:
-            found = client.get(f"/identity/citizens/{_address_or_keystore(citizen, data_dir)}")
-        if as_json:
-            typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
-        else:
-            console.print(_citizen_table(found))
+    text = citizen.removeprefix("#")
+    path = f"by-id/{int(text)}" if text.isdigit() else cli.address(citizen)
+    cli.show(cli.client.get(f"/identity/citizens/{path}"), lambda c: console.print(_citizen_table(c)))
 
 
-@app.command()
-def districts() -> None:
+@app.command(uses=("json",))
+def districts(cli: CliContext) -> None:
     """The 25 autonomous districts of Seoul and their codes."""
     from civic_ledger.identity.districts import DISTRICTS
 
-    table = Table(title="Seoul autonomous districts")
-    for col in ("code", "name", "이름"):
-        table.add_column(col)
-    for d in DISTRICTS.values():
-        table.add_row(str(d.code), f"{d.name}-gu", d.name_ko)
-    console.print(table)
+    def render(rows: list[dict[str, Any]]) -> None:
+        table = Table(title="Seoul autonomous districts")
+        for col in ("code", "name", "이름"):
+            table.add_column(col)
+        for d in rows:
+            table.add_row(str(d["code"]), d["name"], d["name_ko"])
+        console.print(table)
+
+    cli.show([{"code": d.code, "name": f"{d.name}-gu", "name_ko": d.name_ko} for d in DISTRICTS.values()], render)
 
 
 # -- registrars ----------------------------------------------------------------------------
 
 
-def _admin_token(
-    client: ApiClient, token: str | None, admin_keystore: str | None, password: str | None, data_dir: Path | None
-) -> str:
-    return keys.admin_session(client, token=token, admin_keystore=admin_keystore, password=password, data_dir=data_dir)
-
-
-AdminKeystoreOpt = Annotated[
-    str | None,
-    typer.Option("--admin-keystore", help="Keystore of a city admin (DEFAULT_ADMIN_ROLE) to sign in with."),
-]
-
-
-@app.command("grant-registrar")
+@app.command("grant-registrar", uses=("admin", "api", "json"))
 def grant_registrar(
+    cli: CliContext,
     address: Annotated[str, typer.Argument(help="Address (or keystore name) of the district office's key.")],
-    admin_keystore: AdminKeystoreOpt = None,
-    token: TokenOpt = None,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
     """Grant REGISTRAR_ROLE (city admin action; the operator relays it)."""
-    with _errors(), ApiClient(api) as client:
-        target = _address_or_keystore(address, data_dir)
-        session = _admin_token(client, token, admin_keystore, password, data_dir)
-        result = client.post("/identity/registrars", {"address": target}, token=session)
-        err.print(
-            f"[green]granted[/] REGISTRAR_ROLE to {result['address']} in block {result['block_number']}",
-            highlight=False,
-        )
+    target = cli.address(address)
+    result = cli.client.post("/identity/registrars", {"address": target}, token=cli.session())
+    cli.show(result, lambda r: note(f"[green]granted[/] REGISTRAR_ROLE to {r['address']} in block {r['block_number']}"))
 
 
-@app.command("revoke-registrar")
+@app.command("revoke-registrar", uses=("admin", "api", "json"))
 def revoke_registrar(
+    cli: CliContext,
     address: Annotated[str, typer.Argument(help="Address (or keystore name) of the registrar.")],
-    admin_keystore: AdminKeystoreOpt = None,
-    token: TokenOpt = None,
-    api: ApiOpt = DEFAULT_API_URL,
-    password: PasswordOpt = None,
-    data_dir: DataDirOpt = None,
 ) -> None:
     """Revoke REGISTRAR_ROLE: the registrar's signed messages not yet relayed stop working."""
-    with _errors(), ApiClient(api) as client:
-        target = _address_or_keystore(address, data_dir)
-        session = _admin_token(client, token, admin_keystore, password, data_dir)
-        result = client.delete(f"/identity/registrars/{target}", token=session)
-        err.print(
-            f"[yellow]revoked[/] REGISTRAR_ROLE of {result['address']} in block {result['block_number']}",
-            highlight=False,
-        )
+    target = cli.address(address)
+    result = cli.client.delete(f"/identity/registrars/{target}", token=cli.session())
+    cli.show(
+        result, lambda r: note(f"[yellow]revoked[/] REGISTRAR_ROLE of {r['address']} in block {r['block_number']}")
+    )

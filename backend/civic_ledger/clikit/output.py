@@ -1,0 +1,80 @@
+"""Where a command's words go: data on stdout (a table, or JSON with ``--json``), the rest on stderr.
+
+Every error is one line on stderr, ``error: MESSAGE``, and exit code 1 (API errors end with
+``(HTTP STATUS CODE)``, see :mod:`civic_ledger.clikit.client`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from civic_ledger.errors import CivicLedgerError
+
+# Wide enough for addresses and hashes when the output is a pipe or a file.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one red ``error: MESSAGE`` line on stderr and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Domain errors become one ``error:`` line and exit code 1 (every toolkit command has this)."""
+    try:
+        yield
+    except CivicLedgerError as exc:
+        fail(exc.message)
+
+
+def emit_json(value: Any) -> None:
+    """``--json``: the value as indented JSON on stdout, nothing else."""
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def show(value: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    """``--json`` prints the value; otherwise ``render`` it for people."""
+    if as_json:
+        emit_json(value)
+    else:
+        render(value)
+
+
+def say(message: str) -> None:
+    """A line of output for people on stdout (markup allowed, no highlighting)."""
+    console.print(message, highlight=False)
+
+
+def note(message: str) -> None:
+    """A line for people on stderr (progress, a hint, what was done)."""
+    err.print(message, highlight=False, soft_wrap=True)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file; an unreadable or non-object file is one ``error:`` line."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        fail(f"{path} can not be read: {exc.strerror}")
+    except ValueError as exc:
+        fail(f"{path} is not JSON: {exc}")
+    if not isinstance(data, dict):
+        fail(f"{path} is not a JSON object")
+    return data
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
