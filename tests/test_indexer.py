@@ -375,7 +375,9 @@ def test_index_verify_detects_a_tampered_row_and_rebuild_restores_it(tmp_path: P
         mvoting = platform.deployment.address("MVoting")
         on_chain = platform.chain.w3.eth.get_logs({"address": mvoting, "fromBlock": 0, "toBlock": info["cursor"]})
         assert info["events"]["MVoting"] == len(on_chain) >= 7  # roles, the poll, 5 ballots
-        assert info["projections"] == {"voting_receipts": 1}
+        # every registered projection, with its version (each area's read models)
+        assert info["projections"]["voting_receipts"] == 1
+        assert {"mileage_books", "mileage_statements", "mileage_merchants"} <= set(info["projections"])
 
 
 # -- the receipt endpoint ---------------------------------------------------------------------

@@ -269,13 +269,36 @@ class LiabilityRow(BaseModel):
     outstanding: int = Field(description="awarded + imported − redeemed − expired.")
 
 
+class ChainCheckOut(BaseModel):
+    """What a report checked against the contract itself, in a bounded number of O(1) calls.
+
+    The contract keeps no total of outstanding points (balances live in per-citizen rings), so a
+    report can not compare a grand total with the chain without visiting every citizen; it checks
+    the citizens whose points changed last, and the program and merchant counters."""
+
+    block_number: int = Field(description="Index block the check ran at (the chain had not moved on).")
+    citizens_checked: int = Field(description="Citizens whose `pointsOf` was compared (those changed last).")
+    citizens_mismatched: list[int] = Field(description="Citizen ids whose balance or unrealised expiry differs.")
+    programs_index: int
+    programs_chain: int = Field(description="`programCount()`.")
+    merchants_index: int
+    merchants_chain: int = Field(description="`merchantCount()`.")
+    ok: bool
+
+
 class LiabilityOut(BaseModel):
-    block_number: int
+    block_number: int = Field(description="The indexed block the report is computed at (the head when asked).")
     current_epoch: int
     rows: list[LiabilityRow]
     total: LiabilityRow
-    on_chain_balance_total: int = Field(description="Σ of every citizen's unexpired balance read from the contract.")
-    balanced: bool = Field(description="Whether Σ outstanding equals the on-chain balance total.")
+    on_chain_balance_total: int = Field(
+        description="Σ of every citizen's unexpired balance: the contract's per-citizen buckets as indexed from "
+        "its events, summed per epoch (not from the program totals)."
+    )
+    balanced: bool = Field(
+        description="Whether Σ outstanding equals the balance total and every check against the chain passed."
+    )
+    chain_check: ChainCheckOut | None = None
 
 
 class MerchantPeriodRow(BaseModel):
@@ -326,3 +349,4 @@ class StatementOut(BaseModel):
     expired_unrealised: int
     balance: int
     conserved: bool = Field(description="awarded + imported == balance + redeemed + expired.")
+    block_number: int | None = Field(None, description="The indexed block the statement is computed at.")

@@ -28,7 +28,7 @@ __all__ = ["AREA_PROJECTIONS", "INDEX_FILE", "Event", "Indexer", "Projection", "
 log = logging.getLogger("civic_ledger.indexer")
 
 #: Modules holding the areas' projections (each exposes ``PROJECTIONS: list[Projection]``).
-AREA_PROJECTIONS: tuple[str, ...] = ("civic_ledger.voting.projections",)
+AREA_PROJECTIONS: tuple[str, ...] = ("civic_ledger.voting.projections", "civic_ledger.mileage.projections")
 
 
 def default_projections() -> list[Projection]:
