@@ -176,7 +176,7 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
     ) external {
         bytes32 structHash = _revokeStructHash(issuerId, anchorIds, positions, deadline);
         (uint32 issuerIndex,) = _checkSignedKey(issuerId, key, deadline, structHash, signature);
-        _revoke(issuerId, issuerIndex, anchorIds, positions);
+        _revoke(issuerId, issuerIndex, key, anchorIds, positions);
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -541,6 +541,7 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
     function _revoke(
         bytes32 issuerId,
         uint32 issuerIndex,
+        address key,
         bytes32[] calldata anchorIds,
         uint256[] calldata positions
     ) private {
@@ -556,7 +557,7 @@ contract CredentialRegistry is ICredentialRegistry, AccessControl, EIP712 {
                 if (a.revoked) revert CredentialRegistryAlreadyRevoked(anchorId, position);
                 a.revoked = true;
             }
-            emit CredentialRevoked(anchorId, position, issuerId);
+            emit CredentialRevoked(anchorId, position, issuerId, key);
         }
     }
 

@@ -107,6 +107,9 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
     /// Confirmations make it non-zero before any settlement, so settling rewrites a non-zero slot.
     mapping(uint256 claimId => uint256 bits) private _status;
     mapping(address payee => uint256 amount) private _withdrawable;
+    /// Credit by project, and the projects a payee has credit from (so a withdrawal is attributed).
+    mapping(address payee => mapping(uint256 projectId => uint256 amount)) private _withdrawableFrom;
+    mapping(address payee => uint256[] projectIds) private _creditProjects;
     uint256 private _totalWithdrawable;
     uint256 private _projectCount;
     uint256 private _claimCount;
@@ -316,10 +319,14 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             }
             total += l.amount;
             _lines[claimId][i] = uint256(uint160(l.payee)) | (uint256(l.purpose) << 160) | (l.amount << 168);
-            emit ClaimLineAdded(claimId, projectId, l.payee, i, l.purpose, l.amount, l.evidence);
         }
         _status[claimId] = confirmed;
+        // The claim first, then its lines: a reader meets the claim before anything that names it.
         emit ClaimSubmitted(claimId, projectId, prime, n, total);
+        for (uint256 i; i < n; ++i) {
+            Line calldata l = lines[i];
+            emit ClaimLineAdded(claimId, projectId, l.payee, i, l.purpose, l.amount, l.evidence);
+        }
     }
 
     /// @inheritdoc ISubcontractPayments
@@ -363,7 +370,7 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             if (responsible != confirmer) revert SubcontractPaymentsUnauthorizedConfirmer(claimId, i, confirmer);
         }
         _status[claimId] = confirmed | lines;
-        emit LinesConfirmed(claimId, confirmer, lines);
+        emit LinesConfirmed(claimId, projectId, confirmer, lines);
     }
 
     /// @inheritdoc ISubcontractPayments
@@ -647,6 +654,8 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
             emit LinePaid(projectId, claimId, payee, line, purpose, amount, due, interest);
         } else {
             _withdrawable[payee] += amount;
+            if (_withdrawableFrom[payee][projectId] == 0) _creditProjects[payee].push(projectId);
+            _withdrawableFrom[payee][projectId] += amount;
             _totalWithdrawable += amount;
             emit LineCredited(projectId, claimId, payee, line, purpose, amount, due, interest);
         }
@@ -664,8 +673,16 @@ contract SubcontractPayments is ISubcontractPayments, AccessControl, EIP712, Non
         if (amount == 0) revert SubcontractPaymentsNothingToWithdraw(payee);
         _withdrawable[payee] = 0;
         _totalWithdrawable -= amount;
+        uint256[] storage projects = _creditProjects[payee];
+        uint256 count = projects.length;
+        for (uint256 i; i < count; ++i) {
+            uint256 projectId = projects[i];
+            uint256 part = _withdrawableFrom[payee][projectId];
+            delete _withdrawableFrom[payee][projectId];
+            emit CreditWithdrawn(projectId, payee, to, part);
+        }
+        delete _creditProjects[payee];
         if (!_push(to, amount)) revert SubcontractPaymentsTransferFailed(address(this), to, amount);
-        emit CreditWithdrawn(payee, to, amount);
     }
 
     /// @dev `token.transfer(to, amount)` that reports failure instead of reverting.

@@ -558,6 +558,7 @@ def test_revoked(env: Env) -> None:
     full, r = status_change(env, "revoke", [ref(doc)])
     (ev,) = tx_events(env, ok(r)["tx_hash"], "CredentialRevoked")
     assert D.hx(ev["anchorId"]) == doc["credentialStatus"]["anchorId"] and D.hx(ev["issuerId"]) == env.issuer_id
+    assert ev["key"] == env.key.address  # the signing key is in the event, not only in the calldata
     assert_only_failing(verify(env, doc), "not_revoked")
     assert ok(env.api.get(f"/credentials/status/{ref(doc)['anchor_id']}"))["revoked"] is True
     # the same signed revocation again (no nonce): revocation is permanent
@@ -571,7 +572,7 @@ def test_revoked(env: Env) -> None:
     other, other_key = new_issuer(env, "other-office")
     fresh = issue(env, claims={"course": "mine"})["document"]
     _, r = status_change(env, "revoke", [ref(fresh)], key=other_key, issuer_id=other)
-    assert_error(r, 422, "CredentialRegistryNotAnchorIssuer")
+    assert_error(r, 403, "CredentialRegistryNotAnchorIssuer")  # was 422: not the anchor's issuer is not allowed
     # a revocation signed by a non-key
     mallory = Account.create()
     typed = ok(
@@ -607,9 +608,9 @@ def test_suspended_then_reinstated(env: Env) -> None:
     assert verify(env, doc)["valid"] is True
     # replaying the old suspension: its nonce is spent
     r = env.api.post("/credentials/status/suspend", json=suspend_body)
-    assert_error(r, 422, "CredentialRegistryInvalidNonce")
+    assert_error(r, 409, "CredentialRegistryInvalidNonce")  # was 422: a spent nonce is 409, as InvalidAccountNonce
     _, r = status_change(env, "reinstate", [ref(doc)])
-    assert_error(r, 422, "CredentialRegistryNotSuspended")
+    assert_error(r, 409, "CredentialRegistryNotSuspended")  # was 422: 409 as CitizenRegistryNotSuspended
 
 
 def test_expired(env: Env) -> None:

@@ -215,15 +215,19 @@ def test_full_flow_pays_every_line_directly_from_its_bucket(city: City) -> None:
     claim = p.claim(lines)
     cid = claim["claim_id"]
     assert [e["line"] for e in events(claim, "ClaimLineAdded")] == [0, 1, 2, 3, 4]
+    # The claim's event comes before its lines' (a reader meets the claim first).
+    assert [e["event"] for e in claim["events"]] == ["ClaimSubmitted"] + ["ClaimLineAdded"] * 5
     assert events(claim, "ClaimSubmitted")[0]["total"] == 38_500_000
 
     view = ok(city.api.get(f"/payments/claims/{cid}"))
     assert [ln["confirmed"] for ln in view["lines"]] == [False, True, False, True, True]
     assert view["lines"][0]["confirmer"] == p.sub.address and view["lines"][2]["confirmer"] == p.prime.address
 
-    p.settle(cid, status=422)  # not approved yet
+    p.settle(cid, status=409)  # not approved yet (SubcontractPaymentsNotApproved, was 422)
     conf = p.confirm(cid, p.sub)
-    assert events(conf, "LinesConfirmed")[0]["lines"] == 0b1
+    assert events(conf, "LinesConfirmed") == [
+        {"claimId": cid, "projectId": p.id, "confirmer": p.sub.address, "lines": 0b1}
+    ]
     p.confirm(cid, p.prime)
     approved = p.approve(cid)
     assert events(approved, "ClaimApproved")[0]["inspector"] == city.inspector.address
@@ -262,7 +266,7 @@ def test_unconfirmed_lines_wait_and_only_their_confirmer_may_confirm(city: City)
     first = p.settle(cid)
     assert [e["line"] for e in events(first, "LinePaid")] == [1]
     r = city.api.post(f"/payments/claims/{cid}/settlement")
-    assert r.status_code == 422 and r.json()["error"] == "SubcontractPaymentsNothingPayable"
+    assert r.status_code == 409 and r.json()["error"] == "SubcontractPaymentsNothingPayable"
     # the prime is not the employer of worker 0
     bad = p.confirm(cid, p.prime, [0], status=403)
     assert bad["error"] == "SubcontractPaymentsUnauthorizedConfirmer"
@@ -352,7 +356,7 @@ def test_overdraft_is_refused_and_nothing_moves(city: City) -> None:
     p = city.project(funding={"material": 1_000})
     cid = p.claim([(p.supplier, "material", 600), (p.supplier, "material", 600)])["claim_id"]
     p.approve(cid)
-    out = p.settle(cid, status=422)
+    out = p.settle(cid, status=409)
     assert out["error"] == "SubcontractPaymentsOverdraft"
     assert out["details"]["args"] == {"projectId": p.id, "purpose": 3, "balance": 1_000, "required": 1_200}
     assert ok(city.api.get(f"/payments/balances/{p.supplier.address}"))["balance"] == 0
@@ -369,14 +373,14 @@ def test_payment_after_close_is_refused(city: City) -> None:
     assert {(e["purpose"], e["amount"]) for e in events(closed, "BucketRefunded")} == {(3, 5_000), (5, 1_000)}
     assert events(closed, "ProjectClosed")[0]["refunded"] == 6_000
     assert ok(city.api.get(f"/payments/balances/{city.client.address}"))["balance"] == before + 6_000
-    out = p.settle(cid, status=422)
+    out = p.settle(cid, status=409)
     assert out["error"] == "SubcontractPaymentsProjectClosed"
     fund = signed(
         city.api,
         f"/payments/projects/{p.id}/funding",
         {"purpose": "material", "amount": 1, "client": city.client.address},
         city.client,
-        status=422,
+        status=409,
     )
     assert fund["error"] == "SubcontractPaymentsProjectClosed"
 
@@ -385,7 +389,7 @@ def test_direct_payment_records_its_legal_ground(city: City) -> None:
     p = city.project()
     cid = p.claim([(p.sub, "subcontract", 4_000_000), (p.supplier, "material", 1_000)])["claim_id"]
     body = {"line": 0, "ground": "prime_insolvency", "client": city.client.address}
-    early = signed(city.api, f"/payments/claims/{cid}/direct-payments", body, city.client, status=422)
+    early = signed(city.api, f"/payments/claims/{cid}/direct-payments", body, city.client, status=409)
     assert early["error"] == "SubcontractPaymentsNotApproved"
     p.approve(cid)
     out = signed(city.api, f"/payments/claims/{cid}/direct-payments", body, city.client)
@@ -421,10 +425,50 @@ def test_failed_push_is_credited_for_withdrawal(city: City) -> None:
     assert push.status_code == 422 and push.json()["error"] == "SubcontractPaymentsTransferFailed"
     new_account = Account.create()
     w = signed(city.api, f"/payments/credits/{p.supplier.address}/withdrawals", {"to": new_account.address}, p.supplier)
-    assert events(w, "CreditWithdrawn")[0] == {"payee": p.supplier.address, "to": new_account.address, "amount": 7_000}
+    assert events(w, "CreditWithdrawn") == [
+        {"projectId": p.id, "payee": p.supplier.address, "to": new_account.address, "amount": 7_000}
+    ]
     assert ok(city.api.get(f"/payments/balances/{new_account.address}"))["balance"] == 7_000
     nothing = city.api.post(f"/payments/credits/{p.supplier.address}/push")
-    assert nothing.status_code == 422 and nothing.json()["error"] == "SubcontractPaymentsNothingToWithdraw"
+    assert nothing.status_code == 409 and nothing.json()["error"] == "SubcontractPaymentsNothingToWithdraw"
+
+
+def test_a_withdrawal_of_credit_from_two_projects_names_each_project(city: City) -> None:
+    first, second = city.project(), city.project()
+    ok(
+        city.api.post(
+            "/payments/treasury/blocked", json={"account": first.supplier.address, "blocked": True}, headers=city.admin
+        )
+    )
+    # The same supplier in a second project: register it there too (participants are per project).
+    shared = first.supplier
+    signed(
+        city.api,
+        f"/payments/projects/{second.id}/participants",
+        {
+            "participants": [{"account": shared.address, "role": "supplier", "contract_amount": 1_000_000}],
+            "client": city.client.address,
+        },
+        city.client,
+        status=201,
+    )
+    for project, amount in ((first, 3_000), (second, 4_000)):
+        cid = project.claim([(shared, "material", amount)])["claim_id"]
+        project.approve(cid)
+        assert events(project.settle(cid), "LineCredited")[0]["projectId"] == project.id
+    to = Account.create()
+    w = signed(city.api, f"/payments/credits/{shared.address}/withdrawals", {"to": to.address}, shared)
+    assert events(w, "CreditWithdrawn") == [
+        {"projectId": first.id, "payee": shared.address, "to": to.address, "amount": 3_000},
+        {"projectId": second.id, "payee": shared.address, "to": to.address, "amount": 4_000},
+    ]
+    assert ok(city.api.get(f"/payments/balances/{to.address}"))["balance"] == 7_000
+    # Each project's trail holds its own part of the withdrawal, and each still reconciles.
+    for project, amount in ((first, 3_000), (second, 4_000)):
+        trail = ok(city.api.get(f"/audit/projects/{project.id}/trail"))
+        withdrawn = [r for r in trail["rows"] if r["event"] == "CreditWithdrawn"]
+        assert [r["amount"] for r in withdrawn] == [amount], withdrawn
+        assert ok(city.api.get(f"/audit/projects/{project.id}/reconcile"))["matches"] is True
 
 
 def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(city: City) -> None:
@@ -436,7 +480,7 @@ def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(ci
     out = p.settle(cid)
     assert [(e["payee"], e["amount"]) for e in events(out, "LineCredited")] == [(worker.address, 9_000)]
     other = Account.create()
-    r = signed(city.api, f"/payments/credits/{worker.address}/withdrawals", {"to": other.address}, worker, status=422)
+    r = signed(city.api, f"/payments/credits/{worker.address}/withdrawals", {"to": other.address}, worker, status=403)
     assert r["error"] == "SubcontractPaymentsNotOwnAccount"
     # the lost device: the registrar moves the identity to a new key; that key withdraws the wage to itself
     new_key = Account.create()
@@ -446,7 +490,9 @@ def test_suspended_workers_wage_is_credited_and_only_goes_to_the_same_citizen(ci
     )
     assert typed["signer"] == new_key.address
     w = signed(city.api, f"/payments/credits/{worker.address}/withdrawals", {"to": new_key.address}, new_key)
-    assert events(w, "CreditWithdrawn")[0] == {"payee": worker.address, "to": new_key.address, "amount": 9_000}
+    assert events(w, "CreditWithdrawn") == [
+        {"projectId": p.id, "payee": worker.address, "to": new_key.address, "amount": 9_000}
+    ]
     assert ok(city.api.get(f"/payments/balances/{new_key.address}"))["balance"] == 9_000
 
 
@@ -630,10 +676,10 @@ def test_cli_walks_a_claim_from_submission_to_settlement(city: City, tmp_path: P
     view = ok(city.api.get(f"/payments/claims/{cid}"))
     assert view["settled"] is True
     assert "subcontract" in run("project", str(p.id))
-    # a key without INSPECTOR_ROLE: the API refuses it (403), which the CLI reports as one error
+    # a key without INSPECTOR_ROLE: the API refuses it (403), which the CLI reports as one error line
     res = runner.invoke(payments_app, ["approve", str(cid), "--as", "sub", *common])
-    assert res.exit_code != 0 and getattr(res.exception, "status", None) == 403
-    assert "SubcontractPaymentsUnauthorized" in str(res.exception)
+    assert res.exit_code == 1 and res.stdout == "" and "Traceback" not in res.output
+    assert res.stderr.startswith("error: ") and "(HTTP 403 SubcontractPaymentsUnauthorized)" in res.stderr
 
 
 # Moves the chain clock forward: keep it last (helpers sign with wall-clock deadlines).

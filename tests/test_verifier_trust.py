@@ -100,7 +100,11 @@ def test_a_manifest_is_checked_against_the_node(cities: Cities, tmp_path: Path) 
     (tmp_path / "swapped.json").write_text(json.dumps(swapped))
     with pytest.raises(DeploymentMismatch, match="LaborRecords: the code at .* is not the code the manifest records"):
         trusted_from_node(cities.rpc, tmp_path / "swapped.json", tmp_path)
+    # The manifest carries each ABI, so no build is needed...
+    assert data["contracts"]["LaborRecords"]["abi"] == cities.genuine.build.artifact("LaborRecords").abi
+    # ...and an older manifest without ABIs falls back to the build, which must be the deployed one.
     stale = copy.deepcopy(data)  # the chain holds the recorded code, but this build compiled other code
+    del stale["contracts"]["LaborRecords"]["abi"]
     stale["contracts"]["LaborRecords"]["creation_hash"] = "0x" + "11" * 32
     (tmp_path / "stale.json").write_text(json.dumps(stale))
     with pytest.raises(DeploymentMismatch, match="the compiled LaborRecords is not the one deployed"):

@@ -8,8 +8,11 @@ time); each test creates its own polls relative to chain time.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -761,6 +764,31 @@ def test_recount_equals_the_published_result(env: Env, tmp_path: Path) -> None:
     final = recount_rpc(env.anvil_url, pid, manifest=manifest) if env.anvil_url else recount_trusted(server, pid)
     assert final.published_source == "PollFinalized" and final.recomputed_counts == counts and final.ballots == 2
 
+    if env.anvil_url is None:
+        # Chain-only: the manifest carries the ABIs, so the command needs no build and no compiler
+        # (an empty build directory and no `node` on PATH); the server's /rpc is the node here.
+        empty = tmp_path / "no-build"
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "civic_ledger.cli",
+                "voting",
+                "recount",
+                str(pid),
+                "--rpc-url",
+                f"{env.api.base_url}/rpc",
+                "--manifest",
+                str(manifest),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "CIVIC_BUILD_DIR": str(empty), "PATH": str(Path(sys.executable).parent)},
+        )
+        assert run.returncode == 0, run.stderr
+        assert "matches" in run.stdout and "PollFinalized" in run.stdout
+        assert not empty.exists() or not any(empty.iterdir())  # nothing was compiled
     if env.anvil_url is not None:
         from civic_ledger.cli import app
 

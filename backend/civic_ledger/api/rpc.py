@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
+from web3.exceptions import ContractLogicError
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.errors import ServiceBusy
@@ -78,6 +79,7 @@ def _plain(value: Any) -> Any:
 
 #: Position of the block parameter, per method (JSON-RPC hex quantity → int for eth-tester).
 _BLOCK_PARAM = {
+    "eth_feeHistory": 1,
     "eth_call": 1,
     "eth_getBalance": 1,
     "eth_getCode": 1,
@@ -104,9 +106,58 @@ def _for_tester(method: str, params: list[Any]) -> list[Any]:
     position = _BLOCK_PARAM.get(method)
     if position is not None and len(params) > position:
         params[position] = _quantity(params[position])
+    if method == "eth_feeHistory" and params:
+        params[0] = _quantity(params[0])  # the block count is a quantity too
     if method in ("eth_call", "eth_getLogs") and params and isinstance(params[0], dict):
         params[0] = {_snake(k): (_quantity(v) if k in _QUANTITY_KEYS else v) for k, v in params[0].items()}
     return params
+
+
+_TX_METHODS = frozenset({"eth_getTransactionByHash"})
+_BLOCK_METHODS = frozenset({"eth_getBlockByNumber", "eth_getBlockByHash"})
+
+
+def _conform_tx(tx: dict[str, Any]) -> dict[str, Any]:
+    """A transaction object as the execution-API spec names it: ``input``, ``to: null`` on creation."""
+    if "data" in tx and "input" not in tx:
+        tx["input"] = tx.pop("data")
+    if tx.get("to") in ("", "0x"):
+        tx["to"] = None
+    return tx
+
+
+def _conform_receipt(receipt: dict[str, Any]) -> dict[str, Any]:
+    """A receipt as the spec has it: ``logsBloom`` (eth-tester omits it), ``to: null``, no ``stateRoot``."""
+    from eth_bloom import BloomFilter
+
+    receipt.pop("stateRoot", None)
+    if receipt.get("to") in ("", "0x"):
+        receipt["to"] = None
+    if "logsBloom" not in receipt:
+        bloom = BloomFilter()
+        for log in receipt.get("logs") or ():
+            bloom.add(bytes.fromhex(log["address"][2:]))
+            for topic in log.get("topics") or ():
+                bloom.add(bytes.fromhex(topic[2:]))
+        receipt["logsBloom"] = "0x" + int(bloom).to_bytes(256, "big").hex()
+    return receipt
+
+
+def _conform(method: str, result: Any) -> Any:
+    """eth-tester's answer (already plain JSON) in the names and shapes of the execution-API spec."""
+    if not isinstance(result, dict):
+        return result
+    if method in _TX_METHODS:
+        return _conform_tx(result)
+    if method == "eth_getTransactionReceipt":
+        return _conform_receipt(result)
+    if method in _BLOCK_METHODS:
+        if "coinbase" in result and "miner" not in result:
+            result["miner"] = result.pop("coinbase")
+        result["transactions"] = [
+            _conform_tx(tx) if isinstance(tx, dict) else tx for tx in result.get("transactions") or ()
+        ]
+    return result
 
 
 def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -115,6 +166,10 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
         error["data"] = data
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
+
+#: Fields of an ``eth_call`` object that matter to a call (the rest — chainId, type, nonce,
+#: accessList, blob fields — describe a transaction to sign and are ignored, as nodes do).
+_CALL_KEYS = frozenset({"from", "to", "gas", "gasPrice", "value", "data"})
 
 #: JSON-RPC error code for a limit of this server (EIP-1474 "limit exceeded").
 LIMIT_EXCEEDED = -32005
@@ -154,6 +209,8 @@ def _limit(platform: Any, request_id: Any, method: str, params: list[Any], budge
         if "input" in call:  # the execution-API name; eth-tester and older clients say `data`
             data = call.pop("input")
             call.setdefault("data", data)
+        if platform.chain.is_embedded:  # a call needs none of a transaction's other fields (cast sends chainId)
+            call = {k: v for k, v in call.items() if k in _CALL_KEYS}
         try:
             asked = _quantity(call["gas"]) if "gas" in call else settings.rpc_gas_cap
             gas = min(int(asked), settings.rpc_gas_cap)
@@ -205,6 +262,13 @@ def _handle(platform: Any, call: Any, budget: _Budget) -> dict[str, Any]:
         )
     if method == "eth_call" and params and isinstance(params[0], dict) and not params[0].get("from"):
         params = [{**params[0], "from": "0x" + "00" * 20}, *params[1:]]  # optional in JSON-RPC
+    if method in ("eth_chainId", "net_version") and platform.chain.is_embedded:
+        chain_id = platform.chain.chain_id  # eth-tester answers net_version "1" whatever the chain
+        return {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "result": hex(chain_id) if method == "eth_chainId" else str(chain_id),
+        }
     try:
         with platform.untrusted.provider(wait_s=max(0.0, budget.deadline - time.monotonic())) as provider:
             limited = _limit(platform, request_id, method, params, budget, provider)
@@ -217,10 +281,19 @@ def _handle(platform: Any, call: Any, budget: _Budget) -> dict[str, Any]:
                 except ValueError:
                     return _error(request_id, -32602, "invalid params: a quantity is not hexadecimal")
             response = provider.make_request(method, params)
+            if method == "eth_feeHistory" and platform.chain.is_embedded and "result" in response:
+                # The spec's baseFeePerGas has one entry more than blocks: the next block's fee.
+                pending = provider.make_request("eth_getBlockByNumber", ["pending", False]).get("result") or {}
+                fees = response["result"].get("base_fee_per_gas")
+                if isinstance(fees, list) and "base_fee_per_gas" in pending:
+                    response["result"]["base_fee_per_gas"] = [*fees, pending["base_fee_per_gas"]]
     except ServiceBusy as exc:
         return _error(request_id, LIMIT_EXCEEDED, exc.message)
     except CallLimitExceeded as exc:
         return _error(request_id, LIMIT_EXCEEDED, str(exc))
+    except ContractLogicError as exc:  # a revert: code 3 with the revert data, as nodes answer
+        data = exc.data if isinstance(exc.data, str) else "0x"
+        return _error(request_id, 3, "execution reverted", data)
     except Exception as exc:  # noqa: BLE001 - reported to the caller as a JSON-RPC error
         from civic_ledger.platform.revert import revert_data_of
 
@@ -230,9 +303,10 @@ def _handle(platform: Any, call: Any, budget: _Budget) -> dict[str, Any]:
         return _error(request_id, -32000, str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
     if "error" in response:
         return {"jsonrpc": "2.0", "id": request_id, "error": _plain(response["error"])}
-    result = response.get("result")
-    # Quantities are hex strings in JSON-RPC; eth-tester hands back Python ints.
-    return {"jsonrpc": "2.0", "id": request_id, "result": _plain(result)}
+    result = _plain(response.get("result"))  # quantities are hex strings in JSON-RPC, not ints
+    if platform.chain.is_embedded:
+        result = _conform(method, result)
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
 class _NonStandardNumber(ValueError):

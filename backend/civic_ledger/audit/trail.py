@@ -226,21 +226,11 @@ def _hex(value: Any) -> str:
 
 
 def _project_events(events: list[Event], project_id: int) -> tuple[list[Event], set[int], set[str]]:
-    """The events of one project (claims' confirmations and its payees' withdrawals included)."""
-    claims = {
-        int(e.args["claimId"]) for e in events if e.name == "ClaimSubmitted" and int(e.args["projectId"]) == project_id
-    }
-    credited = {e.args["payee"] for e in events if e.name == "LineCredited" and int(e.args["projectId"]) == project_id}
-    mine = []
-    for e in events:
-        if "projectId" in e.args:
-            if int(e.args["projectId"]) == project_id:
-                mine.append(e)
-        elif e.name == "LinesConfirmed":
-            if int(e.args["claimId"]) in claims:
-                mine.append(e)
-        elif e.name == "CreditWithdrawn" and e.args["payee"] in credited:
-            mine.append(e)
+    """The events of one project: every SubcontractPayments event names its project (confirmations
+    and per-project credit withdrawals included)."""
+    mine = [e for e in events if "projectId" in e.args and int(e.args["projectId"]) == project_id]
+    claims = {int(e.args["claimId"]) for e in mine if e.name == "ClaimSubmitted"}
+    credited = {e.args["payee"] for e in mine if e.name == "LineCredited"}
     return mine, claims, credited
 
 

@@ -23,7 +23,9 @@ Format (everything a verifier needs is inside the document)::
     }
 
 Claims: each claim is salted and hashed on its own,
-``digest = keccak256(abi.encode(bytes32 salt, string name, string canonicalJson(value)))``; the
+``digest = keccak256(abi.encode(bytes32 salt, string name, string jcs(value)))`` where ``jcs`` is the
+RFC 8785 canonical JSON of the value (``civic_ledger.platform.jcs``: ``40.0`` → ``40``; integers beyond
+±(2^53−1) are refused, send them as strings; see docs/verification.md); the
 signed ``Credential`` message carries the ordered list of digests (claims sorted by name at
 issuance), never a raw value, so a holder may withhold any claim (keep only its digest) and the
 credential still verifies.
@@ -34,14 +36,13 @@ registry address. Choosing the digest (rather than the struct hash) binds the ha
 one registry, and gives ``ecrecover(credentialHash, proofValue) == issuer key``.
 
 Batches: OpenZeppelin ``StandardMerkleTree`` over leaves ``(bytes32 credentialHash, uint256
-position)`` (sorted leaves, sorted pairs), the same tree the JS library builds, so its root is the
-anchorId and ``MerkleProof.verify`` accepts the proofs (``CredentialRegistry.batchLeaf``).
+position)`` (``civic_ledger.platform.merkle``, the same tree the JS library builds), so its root is
+the anchorId and ``MerkleProof.verify`` accepts the proofs (``CredentialRegistry.batchLeaf``).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -51,7 +52,8 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from civic_ledger.api.types import MAX_TIMESTAMP
 from civic_ledger.errors import InvalidInput
-from civic_ledger.platform import eip712
+from civic_ledger.platform import eip712, jcs, merkle
+from civic_ledger.platform.merkle import StandardMerkleTree
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 CIVIC_CONTEXT = "urn:civic-ledger:credentials:v1"
@@ -182,22 +184,22 @@ def _suffix(value: str, prefix: str, field: str) -> bytes:
 # -- claims ----------------------------------------------------------------------------------
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def canonical_json(value: Any, where: str = "value") -> str:
+    """The RFC 8785 (JCS) text of a claim value (``civic_ledger.platform.jcs``): 422 naming ``where``
+    for NaN/Infinity, a lone surrogate, or an integer beyond ±(2^53−1) (send those as strings)."""
+    return jcs.canonical_text(value, where)
 
 
 def claim_digest(salt: bytes, name: str, value: Any) -> bytes:
-    """``keccak256(abi.encode(salt, name, canonicalJson(value)))``; 422 for a value JSON can not carry."""
+    """``keccak256(abi.encode(salt, name, jcs(value)))``; 422 naming the claim for a value JCS can not carry."""
+    where = f"claim {name[:40]!r}"
     try:
-        return keccak(abi_encode(["bytes32", "string", "string"], [salt, name, canonical_json(value)]))
+        name.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(
-            f"claim {name[:40]!r}: name and value must be valid Unicode text (no unpaired surrogates such as \\ud800)"
+            f"{where}: name and value must be valid Unicode text (no unpaired surrogates such as \\ud800)"
         ) from None
-    except ValueError:
-        raise InvalidInput(
-            f"claim {name[:40]!r}: NaN and Infinity are not JSON numbers; give a finite number"
-        ) from None
+    return keccak(abi_encode(["bytes32", "string", "string"], [salt, name, canonical_json(value, where)]))
 
 
 def make_claims(claims: dict[str, Any]) -> list[dict[str, Any]]:
@@ -317,55 +319,24 @@ def credential_hash(typed: eip712.TypedMessage) -> str:
     return hx(fixed.digest())
 
 
-# -- Merkle tree (OpenZeppelin StandardMerkleTree, leaf encoding [bytes32, uint256]) --------------
+# -- batch Merkle tree (the platform's StandardMerkleTree, leaf encoding [bytes32, uint256]) ------
+
+BATCH_ENCODING = ["bytes32", "uint256"]
 
 
 def batch_leaf(credential_hash_: str | bytes, position: int) -> bytes:
-    return keccak(keccak(abi_encode(["bytes32", "uint256"], [b32(credential_hash_, "credentialHash"), position])))
+    """``CredentialRegistry.batchLeaf``: the standard leaf of ``(credentialHash, position)``."""
+    return merkle.leaf_hash(BATCH_ENCODING, [b32(credential_hash_, "credentialHash"), position])
 
 
-def _hash_pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
-class MerkleTree:
-    """StandardMerkleTree.of(values, ["bytes32", "uint256"]) with values ``(hash, position)``."""
-
-    def __init__(self, credential_hashes: list[str]) -> None:
-        if not credential_hashes:
-            raise InvalidInput("a batch needs at least one credential")
-        leaves = [batch_leaf(h, i) for i, h in enumerate(credential_hashes)]
-        order = sorted(range(len(leaves)), key=lambda i: leaves[i])  # sortLeaves: true
-        n = len(leaves)
-        tree: list[bytes] = [b""] * (2 * n - 1)
-        self._tree_index = [0] * n
-        for sorted_i, value_i in enumerate(order):
-            idx = len(tree) - 1 - sorted_i
-            tree[idx] = leaves[value_i]
-            self._tree_index[value_i] = idx
-        for i in range(len(tree) - 1 - n, -1, -1):
-            tree[i] = _hash_pair(tree[2 * i + 1], tree[2 * i + 2])
-        self._tree = tree
-
-    @property
-    def root(self) -> str:
-        return hx(self._tree[0])
-
-    def proof(self, position: int) -> list[str]:
-        idx = self._tree_index[position]
-        out = []
-        while idx > 0:
-            sibling = idx - 1 if idx % 2 == 0 else idx + 1
-            out.append(hx(self._tree[sibling]))
-            idx = (idx - 1) // 2
-        return out
-
-
-def process_proof(leaf: bytes, proof: list[str]) -> bytes:
-    computed = leaf
-    for i, p in enumerate(proof):
-        computed = _hash_pair(computed, b32(p, f"proof.merkle.proof[{i}]"))
-    return computed
+def batch_tree(credential_hashes: list[str]) -> StandardMerkleTree:
+    """``StandardMerkleTree.of(hashes.map((h, i) => [h, i]), ["bytes32", "uint256"])``; its root is
+    the batch's anchorId and ``tree.proof(i)`` the proof of the credential at position ``i``."""
+    if not credential_hashes:
+        raise InvalidInput("a batch needs at least one credential")
+    return StandardMerkleTree.of(
+        [[b32(h, f"credential_hashes[{i}]"), i] for i, h in enumerate(credential_hashes)], BATCH_ENCODING
+    )
 
 
 # -- the document ----------------------------------------------------------------------------

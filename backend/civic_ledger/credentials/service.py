@@ -349,7 +349,7 @@ def batch_typed_data(platform: Platform, req: BatchTypedDataCreate) -> BatchType
         drafts.append(CredentialDraft(credential=message, claims=entries, key=req.key))
         hashes.append(D.credential_hash(typed))
         typed_list.append(typed.to_dict())
-    root = D.MerkleTree(hashes).root
+    root = D.batch_tree(hashes).root
     deadline = eip712.deadline(now=platform.chain.now())
     batch = _batch_typed(platform, req.issuer_id, req.type_id, root, len(hashes), deadline)
     return BatchTypedDataOut(
@@ -376,7 +376,7 @@ def issue_batch(platform: Platform, body: BatchCreate) -> BatchOut:
     hashes = [D.credential_hash(t) for t in typed_list]
     if len(set(hashes)) != len(hashes):
         raise Conflict("the batch lists the same credential twice", code="duplicate_credential")
-    tree = D.MerkleTree(hashes)
+    tree = D.batch_tree(hashes)
     root = tree.root
     batch = _batch_typed(platform, body.issuer_id, body.type_id, root, len(hashes), body.deadline)
     _check_signer(batch, body.batch_signature, body.key, "batch_signature")

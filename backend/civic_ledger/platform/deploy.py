@@ -2,8 +2,9 @@
 
 The manifest (``deployment-<chainId>.json``) records, per contract: address, deploy
 transaction and block, the keccak-256 of the runtime code on chain, the SHA-256 of the
-compiled creation code and the constructor arguments; and, for the whole, the chain id and the
-compiler version. On restart the manifest is reused after checking that the code at every
+compiled creation code, the constructor arguments and the ABI; and, for the whole, the chain
+id and the compiler version. With the ABIs in it, the manifest is all a chain-only verifier
+needs beside a node: no build directory, no compiler. On restart the manifest is reused after checking that the code at every
 address is the code it recorded and that the sources have not changed; any difference is a
 :class:`DeploymentMismatch`, never a silent redeploy.
 """
@@ -186,11 +187,27 @@ def deploy_all(
             "creation_hash": _creation_hash(artifact.bytecode),
             "args": _jsonable_args(args),
             "compiler_version": build.compiler_version,
+            "abi": artifact.abi,
         }
         manifest["compiler_version"] = build.compiler_version
         # Written after every contract: a crash mid-deploy keeps what was deployed.
         _write_atomic(path, manifest)
+    if _add_missing_abis(build, entries):  # a manifest written before ABIs were shipped in it
+        _write_atomic(path, manifest)
     return _deployment(chain, build, manifest, path)
+
+
+def _add_missing_abis(build: Build, entries: dict[str, dict[str, Any]]) -> bool:
+    """Record the ABI of every entry that lacks it, when the build is the one that was deployed."""
+    changed = False
+    for name, entry in entries.items():
+        artifact = build.artifacts.get(name)
+        if artifact is None or entry.get("abi") == artifact.abi:
+            continue
+        if _creation_hash(artifact.bytecode) == entry.get("creation_hash"):
+            entry["abi"] = artifact.abi
+            changed = True
+    return changed
 
 
 def open_deployment(chain: Chain, build: Build, data_dir: Path) -> Deployment:

@@ -11,13 +11,17 @@ and ABIs from:
   code the manifest records (no code, or other code, is refused);
 - :meth:`TrustedDeployment.from_platform`: the running server's deployment (checked at start).
 
-ABIs always come from the project's compiled build. An address or ABI inside a document is at most
-compared with these (:meth:`TrustedDeployment.compare_address`): a difference is a failed check.
+ABIs come from the trusted manifest itself (deploy writes each contract's ABI into it), so a
+chain-only command needs neither a build directory nor the compiler; a manifest written before
+ABIs were recorded falls back to the project's compiled build, checked to be the deployed one.
+An address or ABI inside a document is at most compared with these
+(:meth:`TrustedDeployment.compare_address`): a difference is a failed check.
 :meth:`TrustedDeployment.describe` is what every verifier's output says it checked against.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -64,7 +68,7 @@ class TrustedDeployment:
     manifest: str  # the manifest's path, or SERVER_DEPLOYMENT
     manifest_sha256: str
     entries: dict[str, dict[str, Any]]
-    build: Build
+    build: Build | None  # None: compiled only if an entry has no ABI of its own
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -123,7 +127,7 @@ class TrustedDeployment:
             manifest=str(path),
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
             entries=entries,
-            build=build if build is not None else _compiled(),
+            build=build,
         )
 
     # -- what verifiers read --------------------------------------------------------------------
@@ -142,8 +146,13 @@ class TrustedDeployment:
         return int(self.entries[name].get("block") or 0)
 
     def abi(self, name: str) -> list[dict[str, Any]]:
-        """The compiled ABI of ``name``; refused when the build is not the one that was deployed."""
-        artifact = self.build.artifact(name)
+        """The ABI of ``name``: the manifest's own, else the compiled one (refused when the build is
+        not the one that was deployed)."""
+        recorded_abi = self.entries.get(name, {}).get("abi")
+        if isinstance(recorded_abi, list):
+            return list(recorded_abi)
+        build = self.build if self.build is not None else _compiled()
+        artifact = build.artifact(name)
         recorded = self.entries.get(name, {}).get("creation_hash")
         compiled = "0x" + hashlib.sha256(bytes.fromhex(artifact.bytecode.removeprefix("0x"))).hexdigest()
         if recorded and recorded != compiled:
@@ -215,6 +224,7 @@ def trusted_from_node(
     return TrustedDeployment.from_manifest(w3, manifest or default_manifest(w3, data_dir), build=build)
 
 
+@functools.lru_cache(maxsize=1)
 def _compiled() -> Build:
     from civic_ledger.config import Settings
     from civic_ledger.platform.compiler import compile_contracts

@@ -13,12 +13,18 @@ creation block, and recomputes the tally:
 
 It then compares with the published result: ``PollFinalized`` when the poll was finalized,
 else the contract's running ``tallyOf`` (when it is readable).
+
+It does not take the contract's word that the counted ballots were valid: every current ballot
+is re-checked from its transaction's calldata and the registry's history
+(:mod:`civic_ledger.voting.recount_checks`: EIP-712 signature, eligibility when the ballot ran,
+voting window). Each check's counts and failures are in :attr:`Recount.checks`; a failure makes
+the recount not match.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +36,16 @@ from web3.exceptions import ContractLogicError
 from civic_ledger.errors import NotFound
 from civic_ledger.platform.trust import TrustedDeployment, trusted_from_node
 from civic_ledger.voting import ballots as enc
+from civic_ledger.voting.recount_checks import (
+    ELIGIBILITY_OF_ABI,
+    BallotVerifier,
+    CheckReport,
+    PollRules,
+    failed_checks,
+)
 
 CONTRACT = "MVoting"
+REGISTRY = "CitizenRegistry"
 
 #: Largest block range of one eth_getLogs request (public nodes refuse very wide ranges).
 LOG_RANGE = 50_000
@@ -116,10 +130,31 @@ class Recount:
     reveals_seen: int
     problems: list[str] = field(default_factory=list)
     deployment: dict[str, Any] = field(default_factory=dict)  # what it was checked against (DeploymentRef)
+    #: Per-ballot checks of the current ballots, by name (signature, eligibility, window).
+    checks: dict[str, CheckReport] = field(default_factory=dict)
+    transactions_read: int = 0  # distinct ballot transactions fetched for the checks
+
+    @property
+    def checks_pass(self) -> bool:
+        return all(c.ok for c in self.checks.values())
 
     @property
     def matches(self) -> bool:
-        return self.published_counts is not None and not self.problems
+        """The recomputed result is the published one and every counted ballot passed every check."""
+        return self.published_counts is not None and not self.problems and self.checks_pass
+
+    @property
+    def verdict(self) -> str:
+        """``matches``; ``unpublished`` (nothing to compare with yet); ``mismatch``."""
+        if self.matches:
+            return "matches"
+        return "unpublished" if self.published_counts is None else "mismatch"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field, each check with its ``failed`` count and ``ok``, ``matches`` and ``verdict``."""
+        out = asdict(self)
+        out["checks"] = {name: c.to_dict() for name, c in self.checks.items()}
+        return {**out, "checks_pass": self.checks_pass, "matches": self.matches, "verdict": self.verdict}
 
 
 def _poll_state(contract: Contract, poll_id: int) -> dict[str, Any]:
@@ -133,8 +168,20 @@ def _poll_state(contract: Contract, poll_id: int) -> dict[str, Any]:
     return struct_dict(fn.abi["outputs"][0]["components"], value)
 
 
-def recount(w3: Web3, contract: Contract, poll_id: int, *, from_block: int = 0) -> Recount:
-    """Recompute poll ``poll_id`` from logs; ``from_block``: where to look for its creation."""
+def recount(
+    w3: Web3,
+    contract: Contract,
+    poll_id: int,
+    *,
+    from_block: int = 0,
+    registry: Contract | None = None,
+    chain_id: int | None = None,
+) -> Recount:
+    """Recompute poll ``poll_id`` from logs; ``from_block``: where to look for its creation.
+
+    ``registry``: the CitizenRegistry to check eligibility against (default: the one MVoting
+    names, read with the ``eligibilityOf`` ABI); ``chain_id``: of the ballots' EIP-712 domain
+    (default: the node's)."""
     logs = VotingLogs(w3, contract)
     poll = _poll_state(contract, poll_id)
     ballot_type = enc.BALLOT_TYPES[int(poll["ballotType"])]
@@ -243,6 +290,18 @@ def recount(w3: Web3, contract: Contract, poll_id: int, *, from_block: int = 0) 
         if published_counted is not None and published_counted != counted:
             problems.append(f"counted differ: published {published_counted}, recomputed {counted}")
 
+    if registry is None and enc.ELIGIBILITY[int(poll["eligibility"])] != "census":
+        registry = w3.eth.contract(address=contract.functions.registry().call(), abi=ELIGIBILITY_OF_ABI)
+    verifier = BallotVerifier(
+        w3,
+        contract,
+        registry,
+        int(w3.eth.chain_id) if chain_id is None else chain_id,
+        PollRules.from_poll(poll_id, poll),
+    )
+    checks = verifier.run(last.values())
+    problems.extend(failed_checks(list(checks.values())))
+
     return Recount(
         poll_id=poll_id,
         ballot_type=ballot_type,
@@ -260,6 +319,8 @@ def recount(w3: Web3, contract: Contract, poll_id: int, *, from_block: int = 0) 
         ballots_seen=seen,
         reveals_seen=reveals,
         problems=problems,
+        checks=checks,
+        transactions_read=verifier.transactions_read,
     )
 
 
@@ -268,8 +329,22 @@ def recount_trusted(trusted: TrustedDeployment, poll_id: int, *, expected_addres
 
     ``expected_address`` (e.g. an address someone gave you) is only compared: a different address
     is a problem of the recount, never the contract that is read."""
-    result = recount(trusted.w3, trusted.contract(CONTRACT), poll_id, from_block=trusted.deploy_block(CONTRACT))
+    voting = trusted.contract(CONTRACT)
+    registry = trusted.contract(REGISTRY) if trusted.has(REGISTRY) else None
+    result = recount(
+        trusted.w3,
+        voting,
+        poll_id,
+        from_block=trusted.deploy_block(CONTRACT),
+        registry=registry,
+        chain_id=trusted.chain_id,
+    )
+    # The registry's trusted address is named in the eligibility check's rule (``checks``).
     result.deployment = trusted.describe(CONTRACT).model_dump()
+    if registry is not None:
+        wrong = trusted.compare_address(REGISTRY, voting.functions.registry().call(), "MVoting.registry()")
+        if wrong:
+            result.problems.insert(0, wrong)
     if expected_address is not None:
         wrong = trusted.compare_address(CONTRACT, expected_address, "--address")
         if wrong:

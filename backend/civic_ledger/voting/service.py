@@ -26,6 +26,7 @@ from civic_ledger.errors import (
     NotFound,
 )
 from civic_ledger.platform import eip712
+from civic_ledger.platform.revert import status_of
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting.receipts import RecentBatches, lookup
@@ -64,7 +65,7 @@ class BallotRejected(CivicLedgerError):
         if ballot_hash is not None:
             info["ballot_hash"] = enc.hex0x(ballot_hash)
         super().__init__(message, details=info, code=r.error)
-        self.status = r.status
+        self.status = status_of(r.error)  # the error's @custom:http tag in IMVoting.sol
 
 
 # -- per-platform state --------------------------------------------------------------------
@@ -797,15 +798,7 @@ def results(platform: Platform, poll_id: int) -> ResultsOut:
                 code="MVotingTallySealed",
                 details={"closes_at": p["closesAt"], "chain_time": now},
             )
-        try:
-            tally, tally_counted = platform.relayer.call(st.contract.functions.tallyOf(poll_id))
-        except ContractError as exc:
-            if exc.error_name == "MVotingTallySealed":
-                raise Forbidden(
-                    f"poll {poll_id} is sealed until close at {p['closesAt']}: no counts before then",
-                    code="MVotingTallySealed",
-                ) from None
-            raise
+        tally, tally_counted = platform.relayer.call(st.contract.functions.tallyOf(poll_id))
         counts, ballots, counted, source = [int(c) for c in tally], int(p["ballots"]), int(tally_counted), "tallyOf"
     total = sum(counts)
     top = max(counts) if counts else 0
