@@ -41,17 +41,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def anvil_binary() -> str:
-    native = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+def foundry_binary(tool: str) -> str:
+    """Foundry's ``anvil`` or ``cast`` from node_modules (npm ``@foundry-rs/<tool>``), else PATH."""
+    native = NODE_MODULES / "@foundry-rs" / f"{tool}-linux-amd64" / "bin" / tool
     if native.exists():
         return str(native)
-    wrapper = NODE_MODULES / ".bin" / "anvil"
+    wrapper = NODE_MODULES / ".bin" / tool
     if wrapper.exists():
         return str(wrapper)
-    found = shutil.which("anvil")
+    found = shutil.which(tool)
     if found:
         return found
-    raise RuntimeError("anvil not found: run `npm install` (package @foundry-rs/anvil)")
+    raise RuntimeError(f"{tool} not found: run `npm install` (package @foundry-rs/{tool})")
+
+
+def anvil_binary() -> str:
+    return foundry_binary("anvil")
 
 
 class Anvil:

@@ -214,3 +214,17 @@ def error(r: httpx.Response, status: int, code: str) -> str:
     assert r.status_code == status, r.text
     assert r.json()["error"] == code, r.text
     return str(r.json()["message"])
+
+
+class Counter:
+    """Counts calls of a method of one object (the chain's own eth_getLogs, the indexer's reads)."""
+
+    def __init__(self, obj: Any, name: str) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        original = getattr(obj, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((*args, *kwargs.values()))
+            return original(*args, **kwargs)
+
+        setattr(obj, name, counted)

@@ -31,7 +31,7 @@ from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import service
 from civic_ledger.voting.schemas import PollCreate, PollDraft
 from tests.conftest import Anvil, LiveServer, make_settings, started_platform
-from tests.helpers import grant_role
+from tests.helpers import Counter, grant_role
 
 ZERO32 = b"\0" * 32
 
@@ -381,20 +381,6 @@ def test_index_verify_detects_a_tampered_row_and_rebuild_restores_it(tmp_path: P
 
 
 # -- the receipt endpoint ---------------------------------------------------------------------
-
-
-class Counter:
-    """Counts calls of a method of one object (the chain's own eth_getLogs, the indexer's reads)."""
-
-    def __init__(self, obj: Any, name: str) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        original = getattr(obj, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append((*args, *kwargs.values()))
-            return original(*args, **kwargs)
-
-        setattr(obj, name, counted)
 
 
 def test_receipt_after_a_restart_is_a_key_read_not_a_history_scan(tmp_path: Path) -> None:

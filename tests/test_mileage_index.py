@@ -24,7 +24,7 @@ from civic_ledger.platform import eip712
 from civic_ledger.platform.indexer.maintenance import rebuild_index, verify_index
 from civic_ledger.platform.runtime import Platform
 from tests.conftest import LiveServer, started_platform
-from tests.helpers import make_registrar, recover_key, register_citizen, travel
+from tests.helpers import Counter, make_registrar, recover_key, register_citizen, travel
 
 EPOCH = 30 * 86400
 
@@ -263,20 +263,6 @@ def test_every_read_equals_the_contract_state_after_a_mixed_history(built: Built
     assert csv_lines[0] == "program_id,name,awarded,imported,redeemed,expired,outstanding"
     assert csv_lines[1].startswith("1,'=Eco mileage,") and csv_lines[-1].startswith("0,TOTAL,")
     assert len(answers["statement_csv cho"].splitlines()) == 1 + len(cho["entries"])
-
-
-class Counter:
-    """Counts calls of a method of one object (as in tests/test_indexer.py)."""
-
-    def __init__(self, obj: Any, name: str) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        original = getattr(obj, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append((*args, *kwargs.values()))
-            return original(*args, **kwargs)
-
-        setattr(obj, name, counted)
 
 
 def test_after_a_restart_every_read_answers_from_the_index_without_a_log_query(built: Built) -> None:

@@ -9,7 +9,6 @@ ethers' `getTransaction` threw on a contract creation (`"to": ""` instead of `nu
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,23 +21,14 @@ from eth_utils import keccak
 
 from civic_ledger.platform.compiler import NODE_MODULES
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import LiveServer, started_platform
+from tests.conftest import LiveServer, foundry_binary, started_platform
 from tests.helpers import bearer, sign_in
 
 JS = Path(__file__).parent / "js"
 
 
 def cast_binary() -> str:
-    native = NODE_MODULES / "@foundry-rs" / "cast-linux-amd64" / "bin" / "cast"
-    if native.exists():
-        return str(native)
-    found = NODE_MODULES / ".bin" / "cast"
-    if found.exists():
-        return str(found)
-    which = shutil.which("cast")
-    if which:
-        return which
-    raise RuntimeError("cast not found: run `npm install` (package @foundry-rs/cast)")
+    return foundry_binary("cast")
 
 
 @dataclass
