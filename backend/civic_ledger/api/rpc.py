@@ -186,7 +186,7 @@ class _Budget:
         return time.monotonic() > self.deadline
 
 
-def _block_number(platform: Any, tag: Any, provider: Any) -> int | None:
+def _block_number(tag: Any, provider: Any) -> int | None:
     """A block tag or hex quantity as a number (None when it can not be told)."""
     if tag is None or tag in ("latest", "pending", "safe", "finalized"):
         response = provider.make_request("eth_blockNumber", [])
@@ -230,8 +230,8 @@ def _limit(platform: Any, request_id: Any, method: str, params: list[Any], budge
         if "blockHash" in flt:
             return params
         try:
-            low = _block_number(platform, flt.get("fromBlock", "latest"), provider)
-            high = _block_number(platform, flt.get("toBlock", "latest"), provider)
+            low = _block_number(flt.get("fromBlock", "latest"), provider)
+            high = _block_number(flt.get("toBlock", "latest"), provider)
         except ValueError:
             return _error(request_id, -32602, "invalid params: fromBlock/toBlock is not a block tag or hex quantity")
         if low is not None and high is not None and high - low + 1 > settings.rpc_max_log_blocks:

@@ -232,15 +232,15 @@ def _compiled() -> Build:
     return compile_contracts(Settings().build_dir)
 
 
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
 def _file_sha256(path: Path) -> str:
     try:
         st = path.stat()
     except OSError:
         return ""
-    key = (str(path), st.st_mtime_ns, st.st_size)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _SHA_CACHE[key]
+    return _sha256_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, _mtime_ns: int, _size: int) -> str:
+    """SHA-256 of a manifest file, cached while it is unchanged (few manifests: a bounded cache)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
