@@ -891,7 +891,9 @@ def test_cli_create_vote_receipt_results_reveal(embedded_env: Env, tmp_path: Pat
     )
     assert out.exit_code == 0, out.output
     pid = int(re.search(r"poll (\d+)", out.output).group(1))  # type: ignore[union-attr]
-    out = run(app, ["voting", "vote", str(pid), "-o", "1", "-k", str(voter_ks), *common])
+    out = run(
+        app, ["voting", "vote", str(pid), "-o", "1", "-k", str(voter_ks), "--save", str(tmp_path / "b1.json"), *common]
+    )
     assert out.exit_code == 0, out.output
     assert "ballot accepted" in out.output and "No" in out.output
     ballot_hash = re.search(r"ballot_hash\s+│?\s*(0x[0-9a-f]{64})", out.output).group(1)  # type: ignore[union-attr]
@@ -934,7 +936,9 @@ def test_cli_create_vote_receipt_results_reveal(embedded_env: Env, tmp_path: Pat
     )
     assert out.exit_code == 0, out.output
     sid = int(re.search(r"poll (\d+)", out.output).group(1))  # type: ignore[union-attr]
-    out = run(app, ["voting", "vote", str(sid), "-o", "0", "-k", str(voter_ks), *common])
+    out = run(
+        app, ["voting", "vote", str(sid), "-o", "0", "-k", str(voter_ks), "--save", str(tmp_path / "b2.json"), *common]
+    )
     assert out.exit_code == 0, out.output
     out = run(app, ["voting", "results", str(sid), "--api", url])
     assert out.exit_code == 1 and "sealed until close" in out.output

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     keystore_password: SecretStr = Field(SecretStr(""), description="Password of the keystores.")
     tx_gas: int = Field(6_000_000, description="Gas limit of relayed transactions (no estimation).")
     receipt_timeout_s: float = Field(120.0, description="How long to wait for a transaction to be mined.")
+    ballot_inclusion_s: int = Field(
+        60, ge=1, le=7 * 86_400, description="Inclusion deadline a signed ballot receipt promises (seconds)."
+    )
     session_secret: SecretStr | None = Field(None, description="HMAC key of session tokens (random if unset).")
     public_url: str = Field("http://127.0.0.1:8000", description="Origin used in Sign-In with Ethereum messages.")
     allow_agency_citizens: bool = Field(

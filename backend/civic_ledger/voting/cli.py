@@ -27,8 +27,10 @@ from civic_ledger.clikit import (
     note,
     say,
     sign_typed_data,
+    write_json,
 )
 from civic_ledger.voting import ballots as enc
+from civic_ledger.voting import server_receipts
 
 app = Group(help="M-Voting: polls, signed ballots, results, receipts, recount.")
 PollArg = Annotated[int, typer.Argument(help="Poll id.")]
@@ -173,21 +175,42 @@ def show(
     emit_json(found) if cli.as_json else _print_poll(found)
 
 
-@app.command(uses=("signer", "api", "json"))
+@app.command(uses=("signer", "api", "node?", "json"))
 def vote(
     cli: CliContext,
-    poll: PollArg,
+    poll: Annotated[int | None, typer.Argument(help="Poll id (not with --direct).")] = None,
     option: Annotated[
-        list[int], typer.Option("--option", "-o", help="0-based option (repeat: approval set or ranked order).")
-    ],
+        list[int] | None, typer.Option("--option", "-o", help="0-based option (repeat: approval set or ranked order).")
+    ] = None,
     census: Annotated[
         Path | None, typer.Option(help="Census file (census polls): the proof is computed locally.")
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to keep the signed ballot and the server's receipt (default DATA_DIR/ballots/HASH.json)."
+        ),
+    ] = None,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help="Send the ballot saved in --file to MVoting.cast yourself through --rpc-url, paying the gas "
+            "(--as: the voter's or any funded key). For a ballot `receipt` reports DROPPED.",
+        ),
+    ] = False,
+    file: Annotated[Path | None, typer.Option("--file", help="With --direct: the ballot file saved by `vote`.")] = None,
 ) -> None:
     """Sign a ballot with the citizen keystore and cast it. Voting again changes the vote (until close).
 
+    The signed ballot and the server's signed receipt are saved (--save) so that `receipt --file`
+    can check inclusion on chain and `vote --direct --file` can send the ballot without the API.
     Sealed polls: the choice and a random salt stay on this machine (next to the keystore, in
     KEYSTORE.ballots.json) and only the commitment is sent; `reveal` opens it after close."""
+    if direct:
+        return _vote_direct(cli, file)
+    if poll is None or not option:
+        fail("give the poll id and at least one --option (or --direct --file PATH to send a saved ballot)")
     keystore = cli.keystore()
     signer = cli.signer(str(keystore))
     p = cli.client.get(f"/voting/polls/{poll}")
@@ -210,16 +233,41 @@ def vote(
         stored[f"{cli.client.base_url}|{poll}"] = {**secret, "voter": signer.address, "version": body["version"]}
         path.write_text(json.dumps(stored, indent=2))
         os.chmod(path, 0o600)
+    saved = save or cli.data / "ballots" / f"{td['digest']}.json"
+    write_json(saved, server_receipts.ballot_file(poll, body, td["digest"], None))  # before sending
     rec = cli.client.post(f"/voting/polls/{poll}/ballots", body)
+    write_json(saved, server_receipts.ballot_file(poll, body, td["digest"], rec.get("server_receipt")))
     if cli.as_json:
-        return emit_json(rec)
+        return emit_json({**rec, "saved": str(saved)})
     chosen = ", ".join(p["options"][i]["text"] for i in option if 0 <= i < len(p["options"]))
     say(f"[green]ballot accepted[/] (version {rec['version']}): {chosen}")
     table = Table(show_header=False)
     for k in ("ballot_hash", "tx_hash", "block_number", "log_index", "citizen_id"):
         table.add_row(k, str(rec[k]))
+    if rec.get("server_receipt"):
+        table.add_row("include_by", _when(rec["server_receipt"]["include_by"]))
     console.print(table)
-    say(f"check it any time: civic-ledger voting receipt {rec['ballot_hash']}")
+    say(f"ballot and server receipt saved to {saved}")
+    say(f"check it any time: civic-ledger voting receipt {rec['ballot_hash']}  (or --file {saved} --rpc-url URL)")
+
+
+def _vote_direct(cli: CliContext, file: Path | None) -> None:
+    from civic_ledger.platform.trust import trusted_from_node
+
+    if file is None:
+        fail("--direct needs --file PATH: the ballot file `civic-ledger voting vote` saved")
+    data = server_receipts.read_ballot_file(file)
+    signer = cli.signer()
+    trusted = trusted_from_node(cli.rpc, cli.manifest, cli.data)
+    with err.status(f"sending ballot {data.get('ballot_hash')} to MVoting.cast…"):
+        out = server_receipts.submit_direct(trusted, data, signer)
+    if cli.as_json:
+        return emit_json(out)
+    say(
+        f"[green]ballot sent directly[/] to {trusted.label('MVoting')}: tx {out['tx_hash']} · "
+        f"block {out['block_number']} · gas {out['gas_used']} paid by {out['sender']}"
+    )
+    say(f"check it: civic-ledger voting receipt --file {file} --rpc-url {cli.rpc}")
 
 
 @app.command(uses=("signer?", "api", "json"))
@@ -293,12 +341,24 @@ def results(
         note(f"chart written to {svg}")
 
 
-@app.command(uses=("api", "json"))
+@app.command(uses=("api", "node?", "json"))
 def receipt(
     cli: CliContext,
-    ballot_hash: Annotated[str, typer.Argument(help="The ballot hash from `vote`.")],
+    ballot_hash: Annotated[str | None, typer.Argument(help="The ballot hash from `vote` (asks the API).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="A ballot file saved by `vote`: checked on chain only (--rpc-url), no API."),
+    ] = None,
 ) -> None:
-    """Check a receipt: where the ballot is on chain, and whether it is current and counted."""
+    """Check a receipt: where the ballot is on chain, and whether it is current and counted.
+
+    With --file: verifies the server's signed receipt and looks for the ballot's BallotCast through
+    the trusted deployment. Exit 0 when included or not yet due, 3 when DROPPED (the promised
+    deadline passed and the ballot is not on chain: send it yourself with `vote --direct`)."""
+    if file is not None:
+        return _receipt_on_chain(cli, file)
+    if ballot_hash is None:
+        fail("give a ballot hash (asks the API) or --file PATH --rpc-url URL (asks the chain)")
     r = cli.client.get(f"/voting/receipts/{ballot_hash}")
     if cli.as_json:
         return emit_json(r)
@@ -308,6 +368,45 @@ def receipt(
     table.add_row("current", "[green]yes[/]" if r["current"] else "[yellow]no (replaced by a later version)[/]")
     table.add_row("counted", "[green]yes[/]" if r["counted"] else "no")
     console.print(table)
+
+
+def _receipt_on_chain(cli: CliContext, file: Path) -> None:
+    from civic_ledger.platform.trust import trusted_from_node
+
+    data = server_receipts.read_ballot_file(file)
+    trusted = trusted_from_node(cli.rpc, cli.manifest, cli.data)
+    out = server_receipts.check_inclusion(trusted, data)
+    status = out["status"]
+    if cli.as_json:
+        emit_json(out)
+        raise typer.Exit(3 if status == "dropped" else 0)
+    say(f"ballot {out['ballot_hash']} · poll {out['poll_id']} · voter {out['voter']} · {trusted.label('MVoting')}")
+    if "signer" in out:
+        who = {
+            True: "the deployment's operator",
+            False: "[red]NOT the manifest's deployer[/]",
+            None: "operator unknown",
+        }
+        say(
+            f"server receipt: [green]signature valid[/], signed by {out['signer']} ({who[out['signer_is_operator']]}); "
+            f"accepted {_when(out['accepted'])}, promised on chain by {_when(out['include_by'])}"
+        )
+    else:
+        note("no server receipt in the file: only inclusion is checked")
+    if status == "included":
+        say(f"[bold green]included[/] in block {out['block_number']} · tx {out['tx_hash']} · log {out['log_index']}")
+    elif status == "pending":
+        left = out["include_by"] - out["chain_time"]
+        say(f"[yellow]not on chain yet[/]: the server has {left} s left to include it")
+    elif status == "not_included":
+        say("[yellow]not on chain[/]")
+    else:
+        say(
+            f"[bold red]DROPPED[/]: not on chain {out['chain_time'] - out['include_by']} s after the deadline the "
+            "server signed. The receipt proves the server accepted it. Send it yourself (you pay the gas): "
+            f"civic-ledger voting vote --direct --file {file} --rpc-url {cli.rpc} --as KEYSTORE"
+        )
+        raise typer.Exit(3)
 
 
 @app.command(uses=("node", "json"))

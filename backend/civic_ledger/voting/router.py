@@ -72,7 +72,9 @@ async def cast_ballot(poll_id: PollId, body: BallotCreate, request: Request) -> 
     """Pre-checked (signature, then the contract's `checkBallot`): a bad ballot gets its 4xx at once,
     named by the contract error (403 signature / not a citizen / suspended / not eligible; 409 closed,
     not open, replayed; 422 invalid choice, expired). Good ballots are relayed in the next
-    `castBatch` together with other voters' ballots; the answer is the receipt.
+    `castBatch` together with other voters' ballots; the answer is the receipt, with `server_receipt`:
+    the operator's EIP-191 signature over the ballot hash, the acceptance time and the promised
+    inclusion deadline (a ballot missing on chain after it can be sent to `MVoting.cast` by anyone).
 
     (`async`: the request awaits the batching threads instead of holding a worker thread.)"""
     return await service.cast_ballot_async(get_platform(request), poll_id, body)

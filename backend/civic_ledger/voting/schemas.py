@@ -188,6 +188,18 @@ class BallotCreate(BaseModel):
     )
 
 
+class ServerReceiptOut(BaseModel):
+    """The server's signed promise: it accepted the ballot and will have it on chain by ``include_by``."""
+
+    message: str = Field(
+        description="Canonical text: `civic-ledger ballot receipt v1`, then `chain:`, `mvoting:`, `ballot:`, "
+        "`accepted:` and `include-by:` lines (Unix seconds)."
+    )
+    signature: str = Field(description="EIP-191 personal_sign of `message` by `signer` (65 bytes, 0x-hex).")
+    signer: Address = Field(description="The operator key (the deployment manifest's `deployer`).")
+    include_by: int = Field(description="The promised inclusion deadline (Unix seconds), as in `message`.")
+
+
 class BallotReceiptOut(BaseModel):
     """The receipt of an accepted ballot."""
 
@@ -202,6 +214,10 @@ class BallotReceiptOut(BaseModel):
     block_number: int
     log_index: int
     batch_size: int | None = Field(None, description="Ballots in the castBatch transaction that carried it.")
+    server_receipt: ServerReceiptOut | None = Field(
+        None,
+        description="Cast answers: the server's signed receipt (check it with `civic-ledger voting receipt --file`).",
+    )
 
 
 class ReceiptOut(BallotReceiptOut):

@@ -29,6 +29,7 @@ from civic_ledger.platform import eip712
 from civic_ledger.platform.revert import status_of
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
+from civic_ledger.voting import server_receipts
 from civic_ledger.voting.receipts import RecentBatches, lookup
 from civic_ledger.voting.recount import LogRef, VotingLogs, struct_dict
 from civic_ledger.voting.relay import BALLOT_TUPLE, BallotRelay, CallBatcher, Outcome
@@ -570,6 +571,7 @@ def cast_ballot(platform: Platform, poll_id: int, body: BallotCreate) -> BallotR
     """Pre-check, queue for the next castBatch, wait for its receipt (or its BallotRejected reason)."""
     st = state(platform)
     ballot, digest, _key = precheck_ballot(platform, poll_id, body)
+    signed = server_receipts.sign_for_platform(platform, st.contract.address, digest)
     outcome: Outcome = st.relay.cast(ballot)
     if not outcome.accepted:
         raise _rejection(
@@ -590,7 +592,7 @@ def cast_ballot(platform: Platform, poll_id: int, body: BallotCreate) -> BallotR
     )
     with st.lock:
         st.receipts[digest] = entry.batch_size
-    return _receipt_base(entry)
+    return BallotReceiptOut(**{**_receipt_base(entry).model_dump(), "server_receipt": signed})
 
 
 async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate) -> BallotReceiptOut:
@@ -616,6 +618,7 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
         raw = b""
     if len(raw) != 96 or int.from_bytes(raw[0:32], "big") != 0 or raw[64:96] != digest:
         return await to_thread.run_sync(cast_ballot, platform, poll_id, body)  # raises the 4xx
+    signed = await to_thread.run_sync(server_receipts.sign_for_platform, platform, st.contract.address, digest)
     try:
         outcome: Outcome = await asyncio.wait_for(asyncio.wrap_future(st.relay.submit(ballot)), timeout)
     except TimeoutError:
@@ -642,7 +645,7 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
     )
     with st.lock:
         st.receipts[digest] = entry.batch_size
-    return _receipt_base(entry)
+    return BallotReceiptOut(**{**_receipt_base(entry).model_dump(), "server_receipt": signed})
 
 
 def _receipt_base(e: ReceiptEntry) -> BallotReceiptOut:
