@@ -230,8 +230,14 @@ def poll_typed_data(platform: Platform, draft: PollDraft) -> TypedDataOut:
     """Resolve defaults (times from chain time, nonce, deadline) and build the CreatePoll typed data."""
     st = state(platform)
     now = chain_now(platform)
-    opens_at = draft.opens_at if draft.opens_at is not None else now
-    closes_at = draft.closes_at if draft.closes_at is not None else opens_at + int(draft.duration_s or 0)
+    # "Opens now" means open from the head block on: a node checks a ballot (eth_call at latest)
+    # against the head block's time, which lags the wall clock until the next block, so a poll
+    # stamped with the wall clock refused every ballot in its first second(s). The window's length
+    # still counts from now.
+    head_time = int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    opens_at = draft.opens_at if draft.opens_at is not None else min(now, head_time)
+    start = draft.opens_at if draft.opens_at is not None else now
+    closes_at = draft.closes_at if draft.closes_at is not None else start + int(draft.duration_s or 0)
     reveal_ends_at = 0
     if draft.secrecy == "sealed":
         reveal_ends_at = draft.reveal_ends_at if draft.reveal_ends_at is not None else closes_at + draft.reveal_window_s
