@@ -19,16 +19,28 @@ from civic_ledger.platform.runtime import Platform
 
 
 def read(platform: Platform, fn: Any) -> Any:
+    """A view call. An explicit ``from`` spares web3 a lookup of the node's accounts on every call."""
     return fn.call({"from": platform.operator.address})
 
 
-def agency_roles_of(platform: Platform, account: str) -> list[str]:
-    """``Contract.ROLE`` names of every AccessControl role ``account`` holds in the deployment."""
+def agency_roles(platform: Platform) -> list[tuple[str, str, bytes]]:
+    """Every (contract, role name, role id) of the deployment's AccessControl contracts."""
+    return [
+        (name, role, role_id)
+        for name, contract in platform.deployment.contracts.items()
+        for role, role_id in _role_ids(platform, contract)
+    ]
+
+
+def agency_roles_of(platform: Platform, account: str, only: set[str] | None = None) -> list[str]:
+    """``Contract.ROLE`` names of the AccessControl roles ``account`` holds now (restricted to ``only``)."""
     held = []
-    for name, contract in platform.deployment.contracts.items():
-        for role, role_id in _role_ids(platform, contract):
-            if read(platform, contract.functions.hasRole(role_id, account)):
-                held.append(f"{name}.{role}")
+    for name, role, role_id in agency_roles(platform):
+        label = f"{name}.{role}"
+        if only is not None and label not in only:
+            continue
+        if read(platform, platform.deployment.contract(name).functions.hasRole(role_id, account)):
+            held.append(label)
     return held
 
 

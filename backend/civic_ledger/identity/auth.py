@@ -34,7 +34,7 @@ import string
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -47,7 +47,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from civic_ledger.identity import service
+from civic_ledger.identity import agency, service
 from civic_ledger.identity.districts import District
 from civic_ledger.identity.schemas import MeOut, NonceOut, SessionOut
 from civic_ledger.platform.runtime import Platform
@@ -240,8 +240,6 @@ class AuthService:
     nonces: NonceStore
     tokens: TokenSigner
     revoked: RevokedTokens
-    _roles: list[tuple[str, str, bytes]] | None = None  # (contract, role name, role id)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(cls, platform: Platform) -> AuthService:
@@ -269,32 +267,11 @@ class AuthService:
 
     def agency_roles(self) -> list[tuple[str, str, bytes]]:
         """Every (contract, role name, role id) of the deployed contracts with AccessControl."""
-        with self._lock:
-            if self._roles is None:
-                found: list[tuple[str, str, bytes]] = []
-                for name, contract in self.platform.deployment.contracts.items():
-                    abi: list[dict[str, Any]] = [dict(f) for f in contract.abi]
-                    fns = {f["name"]: f for f in abi if f.get("type") == "function"}
-                    if "hasRole" not in fns:
-                        continue
-                    for fn_name, f in sorted(fns.items()):
-                        if fn_name.endswith("_ROLE") and not f.get("inputs"):
-                            role_id = bytes(service.read(self.platform, getattr(contract.functions, fn_name)()))
-                            found.append((name, fn_name, role_id))
-                self._roles = found
-            return self._roles
+        return agency.agency_roles(self.platform)
 
     def roles_held(self, address: str, only: set[str] | None = None) -> list[str]:
         """Labels ``Contract.ROLE`` of the roles ``address`` holds now (restricted to ``only``)."""
-        held = []
-        for contract_name, role_name, role_id in self.agency_roles():
-            label = f"{contract_name}.{role_name}"
-            if only is not None and label not in only:
-                continue
-            contract = self.platform.deployment.contract(contract_name)
-            if service.read(self.platform, contract.functions.hasRole(role_id, address)):
-                held.append(label)
-        return held
+        return agency.agency_roles_of(self.platform, address, only)
 
     # -- nonce ------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from web3.logs import DISCARD
 
 from civic_ledger.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civic_ledger.identity import districts as codes
-from civic_ledger.identity.agency import require_not_agency
+from civic_ledger.identity.agency import read, require_not_agency
 from civic_ledger.identity.districts import DISTRICTS, District
 from civic_ledger.identity.schemas import (
     CitizenChangeOut,
@@ -124,11 +124,6 @@ TYPEHASH_CONSTANTS = {
 
 def registry(platform: Platform) -> Contract:
     return platform.deployment.contract(CONTRACT)
-
-
-def read(platform: Platform, fn: Any) -> Any:
-    """A view call. An explicit ``from`` spares web3 a lookup of the node's accounts on every call."""
-    return fn.call({"from": platform.operator.address})
 
 
 def typed_message(platform: Platform, primary: str, message: dict[str, Any]) -> eip712.TypedMessage:
