@@ -535,6 +535,29 @@ def test_update_suspend_reinstate_and_recover_emit_their_events(env: Env) -> Non
         json={"account": citizen.address, "district": 1, "birth_year": 1990, "registrar": env.registrar.address},
     )
     assert citizen.address in error(r, 409, "CitizenRegistryAccountUsed")
+    # the history (from the index): every change, oldest first, with what it set and who made it
+    history = env.api.get(f"/identity/citizens/by-id/{cid}/history")
+    assert history.status_code == 200, history.text
+    h = history.json()["events"]
+    assert [e["event"] for e in h] == [
+        "CitizenRegistered",
+        "CitizenUpdated",
+        "CitizenSuspended",
+        "CitizenReinstated",
+        "CitizenKeyRotated",
+    ]
+    assert h[0]["changes"] == {
+        "district": 1,
+        "birth_year": 1960,
+        "residency": "resident",
+        "record_hash": reg["citizen"]["record_hash"],
+    }
+    assert h[1]["changes"]["district"] == 24 and h[1]["changes"]["residency"] == "registered_foreigner"
+    assert h[2]["changes"] == {"reason": "moved_away"} and h[2]["by"] == env.registrar.address
+    assert h[4]["account"] == new.address and h[4]["changes"] == {"old_account": citizen.address}
+    assert [e["block_number"] for e in h] == sorted(e["block_number"] for e in h)
+    assert h[0]["tx_hash"] == reg["tx_hash"]
+    assert "999999" in error(env.api.get("/identity/citizens/by-id/999999/history"), 404, "citizen_not_found")
     # unknown citizen ids are 404 for every action
     r = env.api.post(
         "/identity/citizens/by-id/999999/suspend/typed-data", json={"reason": 1, "registrar": env.registrar.address}

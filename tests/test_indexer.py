@@ -29,6 +29,7 @@ from civic_ledger.platform.merkle import StandardMerkleTree
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import service
+from civic_ledger.voting.projections import RECEIPTS
 from civic_ledger.voting.schemas import PollCreate, PollDraft
 from tests.conftest import Anvil, LiveServer, make_settings, started_platform
 from tests.helpers import Counter, grant_role
@@ -376,7 +377,10 @@ def test_index_verify_detects_a_tampered_row_and_rebuild_restores_it(tmp_path: P
         on_chain = platform.chain.w3.eth.get_logs({"address": mvoting, "fromBlock": 0, "toBlock": info["cursor"]})
         assert info["events"]["MVoting"] == len(on_chain) >= 7  # roles, the poll, 5 ballots
         # every registered projection, with its version (each area's read models)
-        assert info["projections"]["voting_receipts"] == 1
+        assert info["projections"]["voting_receipts"] == RECEIPTS.version
+        assert {"payments_by_key", "payments_escrow", "labor_by_key", "identity_by_key", "voting_by_poll"} <= set(
+            info["projections"]
+        )
         assert {"mileage_books", "mileage_statements", "mileage_merchants"} <= set(info["projections"])
 
 

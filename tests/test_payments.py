@@ -16,7 +16,7 @@ from civic_ledger.payments.actions import ACTIONS
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from tests.conftest import LiveServer, module_chain, started_platform
-from tests.helpers import make_registrar, recover_key, register_citizen, sign_in, suspend_citizen, travel
+from tests.helpers import Counter, make_registrar, recover_key, register_citizen, sign_in, suspend_citizen, travel
 
 DAY = 86400
 
@@ -732,3 +732,46 @@ def test_ids_out_of_range_are_422_never_a_500(city: City) -> None:
         },
     )
     assert r.status_code == 422 and "nonce" in r.json()["message"], r.text
+
+
+def test_project_claim_trail_and_reconciliation_answer_from_the_index(city: City) -> None:
+    """The API's project, claim, trail and reconciliation read the index, never the node's logs;
+    the chain-only trail (the auditor's) asks the node only for this project's events (topic filter
+    on its id) and gets the same rows and CSV hash."""
+    from civic_ledger.audit.trail import ChainSource, build_trail
+
+    if city.platform.chain.tester is None:
+        pytest.skip("counts the embedded chain's own eth_getLogs")
+    busy = city.project()  # another project's events must not be read for this one
+    busy.claim([(busy.supplier, "material", 1_000)])
+    p = city.project()
+    claim = p.claim([(p.supplier, "material", 2_000_000), (p.workers[1], "labour", 500_000)])["claim_id"]
+    p.approve(claim)
+    p.settle(claim)
+    chain_logs = Counter(city.platform.chain.tester, "get_logs")
+    project = ok(city.api.get(f"/payments/projects/{p.id}"))
+    got_claim = ok(city.api.get(f"/payments/claims/{claim}"))
+    trail = ok(city.api.get(f"/audit/projects/{p.id}/trail"))
+    reconciliation = ok(city.api.get(f"/audit/projects/{p.id}/reconcile"))
+    assert chain_logs.calls == []
+    assert {x["account"] for x in project["participants"]} == {
+        p.prime.address,
+        p.sub.address,
+        p.supplier.address,
+        *(w.address for w in p.workers),
+    }
+    assert [line["evidence"] for line in got_claim["lines"]] == [
+        evidence(f"material{2_000_000}0"),
+        evidence(f"labour{500_000}1"),
+    ]
+    assert reconciliation["matches"] is True and reconciliation["claims"] == [claim]
+    assert {r["event"] for r in trail["rows"]} >= {"ProjectRegistered", "ClaimSubmitted", "LinePaid", "ClaimSettled"}
+
+    chain_only = build_trail(ChainSource.from_platform(city.platform), p.id, to_block=trail["manifest"]["to_block"])
+    assert chain_only.manifest["csv_sha256"] == trail["manifest"]["csv_sha256"]
+    assert len(chain_logs.calls) >= 2
+    wanted = "0x" + p.id.to_bytes(32, "big").hex()
+    for call in chain_logs.calls:  # the chain-only reader filters on the project id topic
+        topics = call[3] if len(call) > 3 else None
+        flat = [str(t).lower() for t in (topics or []) if not isinstance(t, (list, tuple))]
+        assert wanted in flat, call

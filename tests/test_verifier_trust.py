@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,8 @@ from typer.testing import CliRunner
 
 from civic_ledger.errors import ConfigError, DeploymentMismatch
 from civic_ledger.platform.deploy import deploy_all
+from civic_ledger.platform.indexer import open_indexer
+from civic_ledger.platform.indexer.source import open_source
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.platform.trust import SERVER_DEPLOYMENT, TrustedDeployment, trusted_from_node
 from tests.conftest import LiveServer, make_settings, module_chain, started_platform
@@ -55,9 +58,19 @@ def cities(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     with module_chain(request) as chain, started_platform(chain, root / "genuine") as genuine:
         fake_dir = root / "lookalike"
         fake_deployment = deploy_all(genuine.chain, genuine.build, genuine.relayer, fake_dir)
-        fake = dataclasses.replace(genuine, settings=make_settings(chain, fake_dir), deployment=fake_deployment)
+        fake_settings = make_settings(chain, fake_dir)
+        fake_index = open_indexer(  # the look-alike city's server indexes its own contracts
+            fake_settings,
+            chain_id=genuine.chain.chain_id,
+            entries=fake_deployment.entries,
+            build=genuine.build,
+            source=open_source(chain, genuine.settings.data_dir),  # the same chain
+        )
+        fake_index.start()
+        fake = dataclasses.replace(genuine, settings=fake_settings, deployment=fake_deployment, indexer=fake_index)
         assert fake.deployment.address("LaborRecords") != genuine.deployment.address("LaborRecords")
         with (
+            closing(fake_index),
             LiveServer(genuine) as server,
             LiveServer(fake) as fake_server,
             server.client(timeout=120) as api,

@@ -134,15 +134,45 @@ class _EventDecoder:
         return name, args
 
 
-def fetch_events(source: ChainSource, to_block: int) -> list[Event]:
-    """Every ``SubcontractPayments`` event from its deploy block to ``to_block``, in chain order."""
+#: Events naming their project in the first indexed topic; the others (a claim's) name it in the second.
+_PROJECT_FIRST = (
+    "ProjectRegistered",
+    "ParticipantRegistered",
+    "BucketFunded",
+    "LinePaid",
+    "LineCredited",
+    "CreditWithdrawn",
+    "BucketRefunded",
+    "ProjectClosed",
+)
+_PROJECT_SECOND = (
+    "ClaimSubmitted",
+    "ClaimLineAdded",
+    "LinesConfirmed",
+    "ClaimApproved",
+    "ClaimSettled",
+    "DirectPaymentMade",
+)
+#: The flows in and out of the escrow the reconciliation totals.
+ESCROW_FLOWS = ("BucketFunded", "LinePaid", "LineCredited", "CreditWithdrawn", "BucketRefunded")
+
+
+def _topic(value: int) -> str:
+    return "0x" + int(value).to_bytes(32, "big").hex()
+
+
+def fetch_events(source: ChainSource, to_block: int, topics: list[Any] | None = None) -> list[Event]:
+    """``SubcontractPayments`` events from its deploy block to ``to_block`` matching ``topics``
+    (an ``eth_getLogs`` topic filter; None: all), in chain order."""
     decoder = _EventDecoder(source.payments_abi)
     events: list[Event] = []
     start = source.from_block
     while start <= to_block:
         end = min(start + _LOG_CHUNK - 1, to_block)
-        logs = source.w3.eth.get_logs({"address": source.payments_address, "fromBlock": start, "toBlock": end})  # type: ignore[typeddict-item]
-        for log in logs:
+        query: dict[str, Any] = {"address": source.payments_address, "fromBlock": start, "toBlock": end}
+        if topics is not None:
+            query["topics"] = topics
+        for log in source.w3.eth.get_logs(query):  # type: ignore[arg-type]
             decoded = decoder.decode(list(log["topics"]), log["data"])
             if decoded is None:
                 continue
@@ -159,6 +189,40 @@ def fetch_events(source: ChainSource, to_block: int) -> list[Event]:
         start = end + 1
     events.sort(key=lambda e: (e.block, e.log_index))
     return events
+
+
+class ChainReads:
+    """What the trail and the reconciliation read, straight from the node: the project's own events
+    (filtered by its id in the indexed topics, so the cost follows the project, not the chain),
+    the escrow-wide flows, block times. :class:`civic_ledger.audit.service.IndexReads` answers the
+    same questions from the server's index."""
+
+    def __init__(self, source: ChainSource) -> None:
+        self.source = source
+        self._times: dict[int, int] = {}
+        self._topics = {name: topic for topic, (name, *_rest) in _EventDecoder(source.payments_abi).by_topic.items()}
+
+    def _sigs(self, names: tuple[str, ...]) -> list[str]:
+        return ["0x" + self._topics[n].hex() for n in names if n in self._topics]
+
+    def head(self) -> int:
+        return int(self.source.w3.eth.block_number)
+
+    def project_events(self, project_id: int, to_block: int) -> list[Event]:
+        first = fetch_events(self.source, to_block, [self._sigs(_PROJECT_FIRST), _topic(project_id)])
+        second = fetch_events(self.source, to_block, [self._sigs(_PROJECT_SECOND), None, _topic(project_id)])
+        return sorted(first + second, key=lambda e: (e.block, e.log_index))
+
+    def escrow_flows(self, to_block: int) -> dict[str, int]:
+        totals = dict.fromkeys(ESCROW_FLOWS, 0)
+        for e in fetch_events(self.source, to_block, [self._sigs(ESCROW_FLOWS)]):
+            totals[e.name] += int(e.args["amount"])
+        return totals
+
+    def block_time(self, block: int) -> int:
+        if block not in self._times:
+            self._times[block] = int(self.source.w3.eth.get_block(block)["timestamp"])
+        return self._times[block]
 
 
 @dataclass
@@ -234,10 +298,12 @@ def _project_events(events: list[Event], project_id: int) -> tuple[list[Event], 
     return mine, claims, credited
 
 
-def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = None) -> Trail:
-    head = int(source.w3.eth.block_number) if to_block is None else to_block
-    events = fetch_events(source, head)
-    mine, claims, _credited = _project_events(events, project_id)
+def build_trail(
+    source: ChainSource, project_id: int, *, to_block: int | None = None, reads: ChainReads | None = None
+) -> Trail:
+    reads = reads if reads is not None else ChainReads(source)
+    head = reads.head() if to_block is None else to_block
+    mine, claims, _credited = _project_events(reads.project_events(project_id, head), project_id)
     if not any(e.name == "ProjectRegistered" for e in mine):
         raise NotFound(f"project {project_id} is not registered on chain {source.chain_id}", code="project_not_found")
     evidence = {
@@ -245,12 +311,9 @@ def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = 
         for e in mine
         if e.name == "ClaimLineAdded"
     }
-    times: dict[int, int] = {}
 
     def when(block: int) -> str:
-        if block not in times:
-            times[block] = int(source.w3.eth.get_block(block)["timestamp"])
-        return _iso(times[block])
+        return _iso(reads.block_time(block))
 
     escrow = source.payments_address
     rows: list[TrailRow] = []
@@ -296,7 +359,7 @@ def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = 
             row.evidence = evidence.get((int(a["claimId"]), int(a["line"])), "")
             if int(a["due"]):
                 row.due = _iso(int(a["due"]))
-                row.late = "true" if int(a["interest"]) > 0 or times.get(e.block, 0) > int(a["due"]) else "false"
+                row.late = "true" if int(a["interest"]) > 0 or reads.block_time(e.block) > int(a["due"]) else "false"
             row.interest = int(a["interest"])
             if e.name == "LineCredited":
                 row.detail = "credited to withdraw later"
@@ -331,7 +394,9 @@ def build_trail(source: ChainSource, project_id: int, *, to_block: int | None = 
     return Trail(project_id=project_id, manifest=manifest, rows=rows)
 
 
-def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = None) -> dict[str, Any]:
+def reconcile(
+    source: ChainSource, project_id: int, *, to_block: int | None = None, reads: ChainReads | None = None
+) -> dict[str, Any]:
     """Per bucket: funded = paid + refunded + balance (events vs the contract's view); per payee:
     claimed vs paid vs credited; late lines with interest. The project is judged on its own events.
 
@@ -341,9 +406,9 @@ def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = No
     holding *less* than the projects' events say (or credits that disagree with the contract's
     view) fails the reconciliation."""
 
-    head = int(source.w3.eth.block_number) if to_block is None else to_block
-    events = fetch_events(source, head)
-    mine, claims, _credited = _project_events(events, project_id)
+    reads = reads if reads is not None else ChainReads(source)
+    head = reads.head() if to_block is None else to_block
+    mine, claims, _credited = _project_events(reads.project_events(project_id, head), project_id)
     if not any(e.name == "ProjectRegistered" for e in mine):
         raise NotFound(f"project {project_id} is not registered on chain {source.chain_id}", code="project_not_found")
     contract = source.payments()
@@ -404,15 +469,10 @@ def reconcile(source: ChainSource, project_id: int, *, to_block: int | None = No
             }
         )
     # The escrow as a whole: every project's bucket balances plus credits not yet withdrawn.
-    total_in = sum(int(e.args["amount"]) for e in events if e.name == "BucketFunded")
-    total_out = sum(
-        int(e.args["amount"]) for e in events if e.name in ("LinePaid", "BucketRefunded", "CreditWithdrawn")
-    )
-    escrow_events = total_in - total_out
+    flows = reads.escrow_flows(head)
+    escrow_events = flows["BucketFunded"] - flows["LinePaid"] - flows["BucketRefunded"] - flows["CreditWithdrawn"]
     escrow_chain = int(source.token().functions.balanceOf(source.payments_address).call(block_identifier=head))
-    credits_events = sum(int(e.args["amount"]) for e in events if e.name == "LineCredited") - sum(
-        int(e.args["amount"]) for e in events if e.name == "CreditWithdrawn"
-    )
+    credits_events = flows["LineCredited"] - flows["CreditWithdrawn"]
     credits_chain = int(contract.functions.totalWithdrawable().call(block_identifier=head))
     unattributed = escrow_chain - escrow_events
     escrow_ok = unattributed >= 0 and credits_events == credits_chain

@@ -15,6 +15,7 @@ from eth_utils import keccak, to_checksum_address
 
 from civic_ledger.credentials import document as D
 from civic_ledger.credentials import verify as V
+from civic_ledger.credentials.projections import registered_name
 from civic_ledger.credentials.schemas import (
     BatchCreate,
     BatchOut,
@@ -36,8 +37,9 @@ from civic_ledger.credentials.schemas import (
     TxOut,
     TypeOut,
 )
-from civic_ledger.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import Conflict, InvalidInput, NotFound
 from civic_ledger.platform import eip712
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.platform.trust import TrustedDeployment
 
@@ -64,22 +66,12 @@ def _now(platform: Platform) -> int:
 
 # -- names (emitted only) -----------------------------------------------------------------------
 
-#: Per deployment object (kept referenced so its id is never reused): {(event, id) → name}.
-_names: dict[int, tuple[Any, dict[tuple[str, str], str]]] = {}
-
 
 def _emitted_name(platform: Platform, event: str, arg: str, ident: str) -> str | None:
-    """The name emitted when an issuer or type was registered (only its hash is stored)."""
-    _dep, cache = _names.setdefault(id(platform.deployment), (platform.deployment, {}))
-    if (event, ident) in cache:
-        return cache[(event, ident)]
-    reg = registry(platform)
-    start = int(platform.deployment.entries[CONTRACT].get("block", 0))
-    logs = getattr(reg.events, event)().get_logs(from_block=start, argument_filters={arg: D.b32(ident)})
-    if not logs:
-        return None
-    cache[(event, ident)] = name = str(logs[0]["args"]["name"])
-    return name
+    """The name emitted when an issuer or type was registered (only its hash is stored): one
+    point read of the index (:mod:`civic_ledger.credentials.projections`)."""
+    with fresh_read(platform, "credential names") as (conn, _):
+        return registered_name(conn, event, arg, D.hx(D.b32(ident)))
 
 
 # -- governance (operator) ----------------------------------------------------------------------
@@ -270,12 +262,6 @@ def _typed_of_draft(platform: Platform, draft: CredentialDraft, index: int | Non
     return D.credential_typed(platform.chain.chain_id, platform.deployment.address(CONTRACT), message)
 
 
-def _check_signer(typed: eip712.TypedMessage, signature: str, key: str, what: str) -> None:
-    signer = typed.recover(signature)
-    if signer != to_checksum_address(key):
-        raise Forbidden(f"{what} was signed by {signer}, not by the issuer key {key}", code="invalid_signature")
-
-
 def _issuer_name(platform: Platform, issuer_id: str) -> str:
     name = _emitted_name(platform, "IssuerRegistered", "issuerId", issuer_id)
     if name is None:
@@ -288,11 +274,11 @@ def issue(platform: Platform, body: IssueCreate) -> IssueOut:
     if draft.deadline is None:
         raise InvalidInput("draft.deadline is missing (ask /credentials/issue/typed-data for a draft)")
     typed = _typed_of_draft(platform, draft)
-    _check_signer(typed, body.credential_signature, draft.key, "credential_signature")
+    typed.require_signer(body.credential_signature, draft.key, "issuer key", field="credential_signature")
     h = D.credential_hash(typed)
     msg = typed.message
     issue_typed = _issue_typed(platform, msg["issuerId"], msg["typeId"], h, draft.deadline)
-    _check_signer(issue_typed, body.issue_signature, draft.key, "issue_signature")
+    issue_typed.require_signer(body.issue_signature, draft.key, "issuer key", field="issue_signature")
     reg = registry(platform)
     fn = reg.functions.issue(
         D.b32(msg["issuerId"]),
@@ -371,7 +357,7 @@ def issue_batch(platform: Platform, body: BatchCreate) -> BatchOut:
         msg = typed.message
         if msg["issuerId"] != body.issuer_id or msg["typeId"] != body.type_id:
             raise InvalidInput(f"drafts[{i}] is for another issuer or type than the batch")
-        _check_signer(typed, sig, body.key, f"credential_signatures[{i}]")
+        typed.require_signer(sig, body.key, "issuer key", field=f"credential_signatures[{i}]")
         typed_list.append(typed)
     hashes = [D.credential_hash(t) for t in typed_list]
     if len(set(hashes)) != len(hashes):
@@ -379,7 +365,7 @@ def issue_batch(platform: Platform, body: BatchCreate) -> BatchOut:
     tree = D.batch_tree(hashes)
     root = tree.root
     batch = _batch_typed(platform, body.issuer_id, body.type_id, root, len(hashes), body.deadline)
-    _check_signer(batch, body.batch_signature, body.key, "batch_signature")
+    batch.require_signer(body.batch_signature, body.key, "issuer key", field="batch_signature")
     reg = registry(platform)
     fn = reg.functions.issueBatch(
         D.b32(body.issuer_id),
@@ -456,7 +442,7 @@ def status_typed_data(
 
 def change_status(platform: Platform, action: StatusAction, body: StatusChangeCreate) -> StatusChangeOut:
     typed = status_typed(platform, action, body.issuer_id, body.credentials, body.deadline, body.nonce)
-    _check_signer(typed, body.signature, body.key, "signature")
+    typed.require_signer(body.signature, body.key, "issuer key", field="signature")
     reg = registry(platform)
     args: list[Any] = [
         D.b32(body.issuer_id),

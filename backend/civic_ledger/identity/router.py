@@ -18,6 +18,7 @@ from civic_ledger.identity.auth import AuthDep, CityAdmin, CurrentSession
 from civic_ledger.identity.schemas import (
     CitizenChangeOut,
     CitizenCreate,
+    CitizenHistoryOut,
     CitizenOut,
     CitizenTypedDataCreate,
     CitizenUpdate,
@@ -67,6 +68,19 @@ def districts() -> list[DistrictOut]:
 @router.get("/citizens/by-id/{citizen_id}", response_model=CitizenOut, summary="Look up a citizen by id")
 def citizen_by_id(citizen_id: CitizenId, platform: PlatformDep) -> CitizenOut:
     return service.citizen_by_id(platform, citizen_id)
+
+
+@router.get(
+    "/citizens/by-id/{citizen_id}/history",
+    response_model=CitizenHistoryOut,
+    summary="Every change of a citizen's identity",
+    responses={404: {"description": "`citizen_not_found`: no citizen has this id."}},
+)
+def citizen_history(citizen_id: CitizenId, platform: PlatformDep) -> CitizenHistoryOut:
+    """Registration, updates, suspensions, reinstatements and key rotations, oldest first, from the
+    server's index (O(this citizen's changes)). A verifier reads the same from the registry's events
+    filtered by the citizen id topic (docs/verification.md)."""
+    return service.citizen_history(platform, citizen_id)
 
 
 @router.get(

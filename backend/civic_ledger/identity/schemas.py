@@ -137,6 +137,29 @@ class CitizenOut(BaseModel):
     updated_at: int = Field(description="Block timestamp of the last change.")
 
 
+class CitizenEventOut(BaseModel):
+    """One change of an identity, as its event says (no personal data: codes and addresses only)."""
+
+    event: str = Field(examples=["CitizenRegistered"])
+    block_number: int
+    tx_hash: str
+    log_index: int
+    account: Address | None = Field(None, description="The address bound to the identity after the change.")
+    by: Address | None = Field(None, description="The registrar who made it (null for a self-rotation).")
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the change set: district, birth_year, residency, record_hash, reason, old_account.",
+        examples=[{"district": 11, "birth_year": 1990, "residency": "resident"}],
+    )
+
+
+class CitizenHistoryOut(BaseModel):
+    """Every change of one identity, oldest first, from the server's index of the registry's events."""
+
+    citizen_id: int
+    events: list[CitizenEventOut]
+
+
 class CitizenTypedDataCreate(MessageTiming):
     """What a registrar wants to register; the answer is the typed data to sign."""
 

@@ -24,13 +24,16 @@ from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from civic_ledger.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import Conflict, InvalidInput, NotFound
 from civic_ledger.identity import districts as codes
+from civic_ledger.identity import projections as history_q
 from civic_ledger.identity.agency import read, require_not_agency
 from civic_ledger.identity.districts import DISTRICTS, District
 from civic_ledger.identity.schemas import (
     CitizenChangeOut,
     CitizenCreate,
+    CitizenEventOut,
+    CitizenHistoryOut,
     CitizenOut,
     CitizenTypedDataCreate,
     CitizenUpdate,
@@ -51,6 +54,7 @@ from civic_ledger.identity.schemas import (
     TypedDataOut,
 )
 from civic_ledger.platform import eip712
+from civic_ledger.platform.indexer import Event, fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
@@ -171,18 +175,6 @@ def _typed_out(typed: eip712.TypedMessage, signer: str | list[str]) -> dict[str,
     }
 
 
-def require_signer(typed: eip712.TypedMessage, signature: str, expected: str, role: str) -> None:
-    """403 naming the expected signer when ``signature`` does not recover to it."""
-    recovered = typed.recover(signature)
-    if recovered != to_checksum_address(expected):
-        raise Forbidden(
-            f"the signature does not recover to the {role} {to_checksum_address(expected)} (it recovers to "
-            f"{recovered}): sign exactly the typed data of the matching typed-data endpoint with that key",
-            code="invalid_signature",
-            details={"expected_signer": to_checksum_address(expected), "recovered": recovered},
-        )
-
-
 def _relay(platform: Platform, fn: Any) -> Receipt:
     return platform.relayer.transact(fn, simulate=True)
 
@@ -250,6 +242,41 @@ def citizen_by_id(platform: Platform, citizen_id: int) -> CitizenOut:
         registered_at=int(registered_at),
         since=datetime.fromtimestamp(int(registered_at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         updated_at=int(updated_at),
+    )
+
+
+def citizen_history(platform: Platform, citizen_id: int) -> CitizenHistoryOut:
+    """Every change of identity ``citizen_id`` (O(its changes), from the index)."""
+    with fresh_read(platform, "the identity history") as (conn, _):
+        events = history_q.citizen_events(conn, citizen_id)
+    if not events:
+        raise NotFound(f"no citizen has id {citizen_id}", code="citizen_not_found")
+    return CitizenHistoryOut(citizen_id=citizen_id, events=[_history_event(e) for e in events])
+
+
+def _history_event(e: Event) -> CitizenEventOut:
+    a = e.args
+    changes: dict[str, Any] = {}
+    if "district" in a:
+        changes.update(
+            district=int(a["district"]),
+            birth_year=int(a["birthYear"]),
+            residency=codes.RESIDENCIES.get(int(a["residency"]), str(a["residency"])),
+            record_hash=str(a["recordHash"]),
+        )
+    if "reason" in a:
+        changes["reason"] = codes.SUSPENSION_REASONS.get(int(a["reason"]), str(a["reason"]))
+    if "oldAccount" in a:
+        changes["old_account"] = a["oldAccount"]
+    by = a.get("registrar", a.get("byRegistrar"))
+    return CitizenEventOut(
+        event=str(e.event),
+        block_number=e.block,
+        tx_hash=e.tx_hash,
+        log_index=e.log_index,
+        account=a.get("account", a.get("newAccount")),
+        by=None if by is None or int(by, 16) == 0 else by,
+        changes=changes,
     )
 
 
@@ -364,7 +391,7 @@ def _signed(platform: Platform, primary: str, fields: dict[str, Any], body: Regi
     typed = typed_message(
         platform, primary, {**fields, "registrar": body.registrar, "nonce": body.nonce, "deadline": body.deadline}
     )
-    require_signer(typed, body.signature, body.registrar, "registrar")
+    typed.require_signer(body.signature, body.registrar, "registrar")
     return typed
 
 
@@ -504,8 +531,8 @@ def rotate(platform: Platform, body: RotationCreate) -> CitizenChangeOut:
         "deadline": body.deadline,
     }
     typed = typed_message(platform, "RotateKey", message)
-    require_signer(typed, body.old_signature, body.old_account, "old key")
-    require_signer(typed, body.new_signature, body.new_account, "new key")
+    typed.require_signer(body.old_signature, body.old_account, "old key")
+    typed.require_signer(body.new_signature, body.new_account, "new key")
     require_not_agency(platform, body.new_account, "new_account")
     fn = registry(platform).functions.rotateKey(
         body.old_account,

@@ -51,7 +51,7 @@ def build_bundle(platform: Platform, contract_id: str, as_of: date | None = None
     contract_id = svc.parse_contract_id(contract_id)
     contract_log = svc._contract_log(platform, contract_id)
     week_logs = svc._week_logs(platform, contract_id)
-    statement_logs = svc._logs(platform, "WageStatementRecorded", {"contractId": svc._b32(contract_id)})
+    statement_logs = svc._logs(platform, "WageStatementRecorded", contract_id=contract_id)
     wage_logs = svc._logs(platform, "MinimumWageSet")
     as_of = as_of or svc.chain_today(platform)
     head = platform.chain.head()

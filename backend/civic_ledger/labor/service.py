@@ -18,8 +18,9 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3.contract import Contract
 
-from civic_ledger.errors import Forbidden, InvalidInput, NotFound
+from civic_ledger.errors import InvalidInput, NotFound
 from civic_ledger.labor import compliance as cx
+from civic_ledger.labor.projections import labor_logs
 from civic_ledger.labor.records import (
     _b32,
     _hex,
@@ -67,6 +68,7 @@ from civic_ledger.labor.typed import (
     SET_MINIMUM_WAGE_TYPES,
 )
 from civic_ledger.platform import eip712
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
@@ -88,17 +90,6 @@ def _typed_out(typed: eip712.TypedMessage, signer: str, deadline: int) -> dict[s
     return {"typed_data": typed.to_dict(), "digest": _hex(typed.digest()), "signer": signer, "deadline": deadline}
 
 
-def _check_signer(typed: eip712.TypedMessage, signature: str, expected: str, role: str) -> None:
-    recovered = typed.recover(signature)
-    if recovered.lower() != expected.lower():
-        raise Forbidden(
-            f"{role}_signature is not a signature of this message by the {role} {expected} (it recovers to {recovered}); "
-            "sign the typed data returned by the typed-data endpoint with the same fields and deadline",
-            code="invalid_signature",
-            details={"expected": expected, "recovered": recovered, "role": role},
-        )
-
-
 def _relay(platform: Platform, fn: Any) -> Receipt:
     """Simulate, then relay (a revert is a ContractError with its declared status and notice)."""
     return platform.relayer.transact(fn, simulate=True)
@@ -111,11 +102,17 @@ def _event_from_receipt(platform: Platform, receipt: Receipt, name: str) -> dict
     return norm_log(events[0])
 
 
-def _logs(platform: Platform, name: str, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    event = getattr(labor(platform).events, name)()
-    from_block = int(platform.deployment.entries[CONTRACT_NAME]["block"])
-    logs = [norm_log(lg) for lg in event.get_logs(from_block=from_block, argument_filters=filters or {})]
-    return sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
+def _logs(
+    platform: Platform,
+    name: str,
+    *,
+    contract_id: str | None = None,
+    party: str | None = None,
+    week_start: int | None = None,
+) -> list[dict[str, Any]]:
+    """``name`` events from the index (see :mod:`civic_ledger.labor.projections`), never a log scan."""
+    with fresh_read(platform, "the labour records") as (conn, _):
+        return labor_logs(conn, labor(platform).abi, name, contract_id=contract_id, party=party, week_start=week_start)
 
 
 def minimum_wages(platform: Platform) -> list[MinimumWageOut]:
@@ -152,7 +149,7 @@ def set_minimum_wage(platform: Platform, body: MinimumWageSet) -> MinimumWageOut
             "deadline": body.deadline,
         },
     )
-    _check_signer(typed, body.signature, body.office, "office")
+    typed.require_signer(body.signature, body.office, "office", field="office_signature")
     fn = labor(platform).functions.setMinimumWage(
         body.year, body.hourly_wage, body.office, body.nonce, body.deadline, _b32(body.signature)
     )
@@ -209,8 +206,8 @@ def contract_typed_data(platform: Platform, terms: TermsCreate, deadline: int | 
 
 def register_contract(platform: Platform, body: ContractCreate) -> ContractOut:
     typed = contract_typed_message(platform, body.terms, body.deadline)
-    _check_signer(typed, body.employer_signature, body.terms.employer, "employer")
-    _check_signer(typed, body.worker_signature, body.terms.worker, "worker")
+    typed.require_signer(body.employer_signature, body.terms.employer, "employer", field="employer_signature")
+    typed.require_signer(body.worker_signature, body.terms.worker, "worker", field="worker_signature")
     fn = labor(platform).functions.registerContract(
         terms_tuple(body.terms), body.deadline, _b32(body.employer_signature), _b32(body.worker_signature)
     )
@@ -220,7 +217,7 @@ def register_contract(platform: Platform, body: ContractCreate) -> ContractOut:
 
 
 def _contract_log(platform: Platform, contract_id: str) -> Any:
-    logs = _logs(platform, "LaborContractRegistered", {"contractId": _b32(contract_id)})
+    logs = _logs(platform, "LaborContractRegistered", contract_id=contract_id)
     if not logs:
         raise NotFound(f"no labour contract {contract_id}", code="LaborRecordsUnknownContract")
     return logs[0]
@@ -232,10 +229,8 @@ def get_contract(platform: Platform, contract_id: str) -> ContractOut:
 
 def list_contracts(platform: Platform, party: str | None = None) -> list[ContractOut]:
     out: list[ContractOut] = []
-    for log in _logs(platform, "LaborContractRegistered"):
+    for log in _logs(platform, "LaborContractRegistered", party=party or None):
         args = log["args"]
-        if party and party.lower() not in (args["employer"].lower(), args["worker"].lower()):
-            continue
         out.append(
             ContractOut(contract_id=_hex(args["contractId"]), terms=_terms_from_event(args), registered=_ref(log))
         )
@@ -320,7 +315,7 @@ def record_week(platform: Platform, contract_id: str, body: WeekRecord) -> WeekR
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
     typed, proofs = week_typed_message(platform, contract_id, body, body.deadline)
-    _check_signer(typed, body.signature, employer, "employer")
+    typed.require_signer(body.signature, employer, "employer", field="employer_signature")
     m = typed.message
     ordered = sorted(body.entries, key=lambda e: (e.date, e.start))
     fn = labor(platform).functions.recordWeek(
@@ -365,7 +360,7 @@ def confirm_week(platform: Platform, contract_id: str, week_start: date, deadlin
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
     typed = confirm_typed_message(platform, contract_id, week_start, deadline)
-    _check_signer(typed, signature, worker, "worker")
+    typed.require_signer(signature, worker, "worker", field="worker_signature")
     fn = labor(platform).functions.confirmWeek(_b32(contract_id), yyyymmdd(week_start), deadline, _b32(signature))
     _relay(platform, fn)
     return get_week(platform, contract_id, week_start)
@@ -406,7 +401,7 @@ def dispute_week(platform: Platform, contract_id: str, week_start: date, body: D
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
     typed = dispute_typed_message(platform, contract_id, week_start, body, body.deadline)
-    _check_signer(typed, body.signature, worker, "worker")
+    typed.require_signer(body.signature, worker, "worker", field="worker_signature")
     m = typed.message
     fn = labor(platform).functions.disputeWeek(
         _b32(contract_id),
@@ -423,10 +418,13 @@ def dispute_week(platform: Platform, contract_id: str, week_start: date, body: D
 
 
 def _week_logs(platform: Platform, contract_id: str, week_start: date | None = None) -> list[dict[str, Any]]:
-    filters: dict[str, Any] = {"contractId": _b32(contract_id)}
-    if week_start is not None:
-        filters["weekStart"] = yyyymmdd(week_start)
-    return [lg for name in ("WeekRecorded", "WeekConfirmed", "WeekDisputed") for lg in _logs(platform, name, filters)]
+    week = None if week_start is None else yyyymmdd(week_start)
+    logs = [
+        lg
+        for name in ("WeekRecorded", "WeekConfirmed", "WeekDisputed")
+        for lg in _logs(platform, name, contract_id=contract_id, week_start=week)
+    ]
+    return sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
 
 
 def list_weeks(platform: Platform, contract_id: str) -> list[WeekOut]:
@@ -504,7 +502,7 @@ def record_statement(platform: Platform, contract_id: str, body: StatementRecord
     if body.gross_pay >= 2**64:
         raise InvalidInput("the sum of the pay components does not fit 64 bits", code="invalid_amount")
     typed = statement_typed_message(platform, contract_id, body, body.deadline)
-    _check_signer(typed, body.signature, employer, "employer")
+    typed.require_signer(body.signature, employer, "employer", field="employer_signature")
     m = typed.message
     fn = labor(platform).functions.recordWageStatement(
         _b32(contract_id),
@@ -533,8 +531,7 @@ def list_statements(platform: Platform, contract_id: str) -> list[StatementOut]:
     contract_id = parse_contract_id(contract_id)
     _employer_of(platform, contract_id)
     return [
-        build_statement(contract_id, log)
-        for log in _logs(platform, "WageStatementRecorded", {"contractId": _b32(contract_id)})
+        build_statement(contract_id, log) for log in _logs(platform, "WageStatementRecorded", contract_id=contract_id)
     ]
 
 

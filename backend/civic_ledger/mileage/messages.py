@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from web3.contract import Contract
 
-from civic_ledger.errors import Forbidden, InvalidInput
+from civic_ledger.errors import InvalidInput
 from civic_ledger.mileage.schemas import TypedDataOut
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
@@ -112,17 +112,6 @@ def business_number_hash(business_number: str, salt: bytes) -> str:
     if len(salt) != 32:
         raise InvalidInput("business number salt must be 32 bytes")
     return "0x" + keccak(salt + digits.encode()).hex()
-
-
-def require_signer(typed: eip712.TypedMessage, signature: str, expected: str, role: str) -> None:
-    recovered = typed.recover(signature)
-    if recovered != to_checksum_address(expected):
-        raise Forbidden(
-            f"the signature does not recover to the {role} {to_checksum_address(expected)} (it recovers to "
-            f"{recovered}): sign exactly the typed data of the matching typed-data endpoint with that key",
-            code="invalid_signature",
-            details={"expected_signer": to_checksum_address(expected), "recovered": recovered},
-        )
 
 
 def typed_out(typed: eip712.TypedMessage, signer: str, nonce: int | None = None) -> TypedDataOut:

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel
 
-from civic_ledger.errors import NotFound, ServiceBusy
+from civic_ledger.errors import NotFound
 from civic_ledger.mileage import projections as q
 from civic_ledger.mileage.messages import CONTRACT, chain_time, mileage, read
 from civic_ledger.mileage.schemas import (
@@ -42,10 +42,8 @@ from civic_ledger.mileage.schemas import (
     StatementOut,
 )
 from civic_ledger.platform import csvsafe
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
-
-#: How long a read waits for the indexer to reach the head the chain had when the read began.
-FRESH_WAIT_S = 5.0
 
 #: Citizens (those whose points changed last) whose ``pointsOf`` the liability report compares.
 CHECKED_CITIZENS = 8
@@ -54,16 +52,8 @@ CHECKED_CITIZENS = 8
 @contextmanager
 def snapshot(platform: Platform, *, block: int | None = None) -> Iterator[tuple[sqlite3.Connection, int]]:
     """One consistent read of the index, at least at ``block`` (default: the chain's head now)."""
-    indexer = platform.indexer
-    target = platform.chain.head() if block is None else block
-    if not indexer.wait_for(target, FRESH_WAIT_S):
-        raise ServiceBusy(
-            f"the index is catching up (block {indexer.cursor} of {target}): mileage reads are not up to date yet, "
-            "retry in a moment"
-        )
-    with indexer.read() as conn:
-        conn.execute("BEGIN")  # every query below sees the same committed block
-        yield conn, q.cursor_of(conn)
+    with fresh_read(platform, "mileage reads", block=block) as snap:
+        yield snap
 
 
 # -- policy and programs (contract state, O(1) calls) --------------------------------------------

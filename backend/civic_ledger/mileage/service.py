@@ -40,7 +40,6 @@ from civic_ledger.mileage.messages import (
     order_ref_of,
     pack_award,
     pack_legacy,
-    require_signer,
     typed_message,
 )
 from civic_ledger.mileage.messages import read as _read
@@ -220,7 +219,7 @@ def award(platform: Platform, program_id: int, body: AwardCreate) -> AwardOut:
     """Relay an awarder-signed award; a reference used before returns ``awarded=False`` without a transaction."""
     awarder = _awarder(platform, program_id)
     typed = typed_message(platform, "Award", _award_message(program_id, body, body.deadline))
-    require_signer(typed, body.signature, awarder, f"awarder of program {program_id}")
+    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
     m = mileage(platform)
     fn = m.functions.award(program_id, body.account, body.amount, body.ref, body.deadline, _sig(body.signature))
     base = {"program_id": program_id, "account": body.account, "amount": body.amount, "ref": body.ref}
@@ -260,7 +259,7 @@ def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> 
     awarder = _awarder(platform, program_id)
     message = _batch_message(program_id, body.awards, body.deadline)
     typed = typed_message(platform, "AwardBatch", message)
-    require_signer(typed, body.signature, awarder, f"awarder of program {program_id}")
+    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
     fn = mileage(platform).functions.awardBatch(program_id, message["awards"], body.deadline, _sig(body.signature))
     receipt = _relay(platform, fn)
     credited: list[CreditedOut] = []
@@ -300,7 +299,7 @@ def import_legacy(platform: Platform, program_id: int, body: LegacyImportCreate)
     awarder = _awarder(platform, program_id)
     message = _legacy_message(program_id, body.entries, body.deadline)
     typed = typed_message(platform, "ImportLegacy", message)
-    require_signer(typed, body.signature, awarder, f"awarder of program {program_id}")
+    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
     fn = mileage(platform).functions.importLegacy(program_id, message["entries"], body.deadline, _sig(body.signature))
     receipt = _relay(platform, fn)
     credited = [
@@ -379,7 +378,7 @@ def redeem(platform: Platform, body: RedemptionCreate) -> RedemptionOut:
         "deadline": body.deadline,
     }
     typed = typed_message(platform, "Redeem", message)
-    require_signer(typed, body.signature, body.citizen, "citizen")
+    typed.require_signer(body.signature, body.citizen, "citizen")
     m = mileage(platform)
     receipt = _relay(
         platform,

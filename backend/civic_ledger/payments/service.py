@@ -16,6 +16,7 @@ from web3._utils.events import get_event_data
 from web3.contract import Contract
 
 from civic_ledger.errors import Forbidden, InvalidInput, NotFound
+from civic_ledger.payments import projections as q
 from civic_ledger.payments.actions import (
     ACTIONS,
     GROUND_CODES,
@@ -39,6 +40,7 @@ from civic_ledger.payments.schemas import (
     TypedDataOut,
 )
 from civic_ledger.platform import eip712
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -162,14 +164,7 @@ def relay(platform: Platform, key: str, message: dict[str, Any], signature: str)
     action = ACTIONS[key]
     typed = _typed(platform, action, message)
     signer = _signer_of(platform, key, message)
-    recovered = typed.recover(signature)
-    if recovered != signer:
-        raise Forbidden(
-            f"the signature of {action.primary} recovers to {recovered}, not to the signer {signer}: "
-            "sign the typed data with that account's key",
-            code="invalid_signature",
-            details={"recovered": recovered, "expected": signer},
-        )
+    typed.require_signer(signature, signer, f"signer of {action.primary}")
     if key == "permit":
         _require_client(platform, signer)
     contract = _contract(platform, action)
@@ -283,10 +278,6 @@ def set_blocked(platform: Platform, account: str, blocked: bool) -> TxOut:
 # -- reads -------------------------------------------------------------------------------------
 
 
-def _from_block(platform: Platform) -> int:
-    return int(platform.deployment.entries["SubcontractPayments"]["block"])
-
-
 def get_project(platform: Platform, project_id: int) -> ProjectOut:
     contract = payments(platform)
     client, prime, registered_at, closed, claim_count = platform.relayer.call(contract.functions.projectOf(project_id))
@@ -296,15 +287,14 @@ def get_project(platform: Platform, project_id: int) -> ProjectOut:
     for code, name in PURPOSES.items():
         funded, paid, refunded, balance = platform.relayer.call(contract.functions.bucketOf(project_id, code))
         buckets.append(BucketOut(purpose=name, funded=funded, paid=paid, refunded=refunded, balance=balance))  # type: ignore[arg-type]
-    logs = contract.events.ParticipantRegistered().get_logs(
-        from_block=_from_block(platform), argument_filters={"projectId": project_id}
-    )
+    with fresh_read(platform, "the project's participants") as (conn, _):
+        logs = q.project_events(conn, project_id, "ParticipantRegistered")
     participants = [
         ParticipantOut(
-            account=ev["args"]["account"],
-            role=ROLES.get(int(ev["args"]["role"]), str(ev["args"]["role"])),
-            employer=None if int(ev["args"]["employer"], 16) == 0 else ev["args"]["employer"],
-            contract_amount=int(ev["args"]["contractAmount"]),
+            account=ev.args["account"],
+            role=ROLES.get(int(ev.args["role"]), str(ev.args["role"])),
+            employer=None if int(ev.args["employer"], 16) == 0 else ev.args["employer"],
+            contract_amount=int(ev.args["contractAmount"]),
         )
         for ev in logs
     ]
@@ -340,12 +330,10 @@ def get_claim(platform: Platform, claim_id: int) -> ClaimOut:
     contract = payments(platform)
     project_id, n, submitted, approved, paid_at, due, confirmed, paid = _claim_raw(platform, claim_id)
     prime = platform.relayer.call(contract.functions.projectOf(project_id))[1]
-    evidence = {
-        int(ev["args"]["line"]): "0x" + bytes(ev["args"]["evidence"]).hex()
-        for ev in contract.events.ClaimLineAdded().get_logs(
-            from_block=_from_block(platform), argument_filters={"claimId": claim_id}
-        )
-    }
+    with fresh_read(platform, "the claim's evidence") as (conn, _):
+        evidence = {
+            int(ev.args["line"]): str(ev.args["evidence"]) for ev in q.claim_events(conn, claim_id, "ClaimLineAdded")
+        }
     now = platform.chain.now()
     lines = []
     total = 0

@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
-from civic_ledger.errors import InvalidInput
+from civic_ledger.errors import Forbidden, InvalidInput
 
 DOMAIN_VERSION = "1"
 DEFAULT_TTL_S = 3600
@@ -110,6 +110,28 @@ class TypedMessage:
             return str(Account.recover_message(self.signable(), signature=signature))
         except Exception as exc:  # noqa: BLE001 - malformed signature bytes
             raise InvalidInput(f"malformed signature: {exc}") from None
+
+    def require_signer(
+        self,
+        signature: bytes | str,
+        expected: str,
+        role: str,
+        *,
+        field: str = "signature",
+        code: str = "invalid_signature",
+    ) -> None:
+        """The one off-chain signature check of every signed action: a 403 naming the ``role``
+        that had to sign, its address and the address the signature recovers to (``details``:
+        ``expected_signer``, ``recovered``, ``role``, ``field``), before any gas is spent."""
+        recovered = self.recover(signature)
+        wanted = to_checksum_address(expected)
+        if recovered != wanted:
+            raise Forbidden(
+                f"{field} does not recover to the {role} {wanted} (it recovers to {recovered}): sign exactly "
+                f"the {self.primary_type} typed data of the matching typed-data endpoint with that key",
+                code=code,
+                details={"expected_signer": wanted, "recovered": recovered, "role": role, "field": field},
+            )
 
 
 def _jsonable(value: Any) -> Any:

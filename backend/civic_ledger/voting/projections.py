@@ -4,6 +4,9 @@
 EIP-712 digest the voter signed): poll, voter, voter key, version, choice, commitment, where it
 is on chain, and ``replaced_by`` (the ballot hash of the same voter key's next version, NULL while
 it is the current ballot). A receipt lookup is one primary-key read.
+
+``voting_by_poll``: each poll's ``PollCreated`` (question and option texts) and ``PollFinalized``
+(the published counts) by poll id: one point read each.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from civic_ledger.platform.indexer import Event, Projection
+from civic_ledger.platform.indexer.keyed import first_event, keyed_events
 
 RECEIPTS_SCHEMA = """
 CREATE TABLE voting_receipts (
@@ -29,6 +35,7 @@ CREATE TABLE voting_receipts (
 ) WITHOUT ROWID;
 CREATE INDEX voting_receipts_current ON voting_receipts (poll_id, citizen_id) WHERE replaced_by IS NULL;
 CREATE INDEX voting_receipts_by_block ON voting_receipts (block);
+CREATE INDEX voting_receipts_by_voter ON voting_receipts (poll_id, voter, block);
 """
 
 
@@ -76,9 +83,29 @@ RECEIPTS = Projection(
     tables=("voting_receipts",),
     apply=_apply_receipt,
     rollback=_rollback_receipts,
+    version=2,
 )
 
-PROJECTIONS = [RECEIPTS]
+#: A poll's creation (its texts: only their hashes are in storage) and its finalization, by poll id.
+BY_POLL = keyed_events("voting_by_poll", "MVoting", {"PollCreated": ("pollId",), "PollFinalized": ("pollId",)})
+
+PROJECTIONS = [RECEIPTS, BY_POLL]
+
+
+def poll_event(conn: sqlite3.Connection, poll_id: int, event: str) -> Event | None:
+    """The ``PollCreated`` / ``PollFinalized`` event of a poll, or None."""
+    return first_event(conn, "voting_by_poll", "pollId", poll_id, event)
+
+
+def latest_voter_key(conn: sqlite3.Connection, poll_id: int, voter: str) -> int | None:
+    """The voter key (citizen id) of ``voter``'s last ballot in a poll, or None."""
+    row = conn.execute(
+        "SELECT citizen_id FROM voting_receipts WHERE poll_id = ? AND voter = ? ORDER BY block DESC, log_index DESC "
+        "LIMIT 1",
+        (str(poll_id), to_checksum_address(voter)),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
 
 _COLUMNS = (
     "ballot_hash",

@@ -26,10 +26,11 @@ from civic_ledger.errors import (
     NotFound,
 )
 from civic_ledger.platform import eip712
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.revert import status_of
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
-from civic_ledger.voting import server_receipts
+from civic_ledger.voting import projections, server_receipts
 from civic_ledger.voting.receipts import RecentBatches, lookup
 from civic_ledger.voting.recount import LogRef, VotingLogs, struct_dict
 from civic_ledger.voting.relay import BALLOT_TUPLE, BallotRelay, CallBatcher, Outcome
@@ -105,8 +106,6 @@ class VotingState:
     deploy_block: int
     domain_separator: bytes
     lock: threading.Lock = field(default_factory=threading.Lock)
-    polls: dict[int, PollMeta] = field(default_factory=dict)
-    polls_scanned_to: int = -1
     receipts: RecentBatches = field(default_factory=RecentBatches)  # batch sizes of ballots relayed here
 
 
@@ -282,13 +281,7 @@ def create_poll(platform: Platform, body: PollCreate) -> PollOut:
     """Check the creator's signature and role, then relay ``createPoll``."""
     st = state(platform)
     typed = poll_typed_message(platform, body)
-    signer = typed.recover(body.signature)
-    if signer != body.creator:
-        raise Forbidden(
-            f"the signature does not match creator {body.creator}: it recovers to {signer} "
-            "(sign the typed data of POST /voting/polls/typed-data unchanged)",
-            code="MVotingInvalidSignature",
-        )
+    typed.require_signer(body.signature, body.creator, "poll creator", code="MVotingInvalidSignature")
     role = st.contract.functions.POLL_ADMIN_ROLE().call()
     if not st.contract.functions.hasRole(role, body.creator).call():
         raise Forbidden(
@@ -300,11 +293,7 @@ def create_poll(platform: Platform, body: PollCreate) -> PollOut:
     )
     receipt = platform.relayer.transact(fn, simulate=True)
     (event,) = st.contract.events.PollCreated().process_receipt(receipt.raw)
-    poll_id = int(event["args"]["pollId"])
-    where = LogRef(receipt.block_number, receipt.tx_hash, int(event["logIndex"]))
-    with st.lock:
-        st.polls[poll_id] = PollMeta(str(event["args"]["question"]), [str(o) for o in event["args"]["options"]], where)
-    return get_poll(platform, poll_id)
+    return get_poll(platform, int(event["args"]["pollId"]))
 
 
 def _poll_state(platform: Platform, poll_id: int) -> dict[str, Any]:
@@ -321,18 +310,22 @@ def _poll_state(platform: Platform, poll_id: int) -> dict[str, Any]:
     return struct_dict(fn.abi["outputs"][0]["components"], value)
 
 
+def _meta_of(conn: Any, poll_id: int) -> PollMeta | None:
+    e = projections.poll_event(conn, poll_id, "PollCreated")
+    if e is None:
+        return None
+    return PollMeta(
+        str(e.args["question"]), [str(o) for o in e.args["options"]], LogRef(e.block, e.tx_hash, e.log_index)
+    )
+
+
 def _poll_meta(platform: Platform, poll_id: int) -> PollMeta:
-    st = state(platform)
-    with st.lock:
-        meta = st.polls.get(poll_id)
-    if meta is not None:
-        return meta
-    for args, where in st.logs.fetch("PollCreated", poll_id=poll_id, from_block=st.deploy_block):
-        meta = PollMeta(str(args["question"]), [str(o) for o in args["options"]], where)
-        with st.lock:
-            st.polls[poll_id] = meta
-        return meta
-    raise NotFound(f"poll {poll_id} has no PollCreated log", code="MVotingUnknownPoll")
+    """A poll's texts and creation, from the index (one point read; only hashes are in storage)."""
+    with fresh_read(platform, "the poll's texts") as (conn, _):
+        meta = _meta_of(conn, poll_id)
+    if meta is None:
+        raise NotFound(f"poll {poll_id} has no PollCreated log", code="MVotingUnknownPoll")
+    return meta
 
 
 def _status(p: dict[str, Any], now: int) -> str:
@@ -380,19 +373,8 @@ def get_poll(platform: Platform, poll_id: int) -> PollOut:
 
 
 def list_polls(platform: Platform, *, status: str | None = None, limit: int = 100, offset: int = 0) -> list[PollOut]:
-    """Polls, newest first; texts from one incremental scan of PollCreated logs."""
+    """Polls, newest first: state from the contract, texts from the index (O(polls looked at))."""
     st = state(platform)
-    head = platform.chain.head()
-    with st.lock:
-        start = max(st.deploy_block, st.polls_scanned_to + 1)
-    if start <= head:
-        found = {
-            int(a["pollId"]): PollMeta(str(a["question"]), [str(o) for o in a["options"]], w)
-            for a, w in st.logs.fetch("PollCreated", from_block=start, to_block=head)
-        }
-        with st.lock:
-            st.polls.update(found)
-            st.polls_scanned_to = max(st.polls_scanned_to, head)
     count = int(st.contract.functions.pollCount().call())
     now = chain_now(platform)
     out: list[PollOut] = []
@@ -712,19 +694,11 @@ def _ballot_key_of(platform: Platform, poll_id: int, voter: str) -> int:
     key = voter_key(platform, poll_id, voter)
     if key:
         return key
-    st = state(platform)
-    start = _poll_meta(platform, poll_id).created.block_number
-    topic_voter = "0x" + bytes(12).hex() + voter[2:].lower()
-    raw = platform.chain.w3.eth.get_logs(
-        {
-            "address": st.contract.address,
-            "topics": [st.logs.topic("BallotCast"), "0x" + poll_id.to_bytes(32, "big").hex(), topic_voter],
-            "fromBlock": start,
-        }  # type: ignore[typeddict-item]
-    )
-    if not raw:
+    with fresh_read(platform, "the ballot index") as (conn, _):
+        found = projections.latest_voter_key(conn, poll_id, voter)
+    if found is None:
         raise NotFound(f"{voter} holds no ballot in poll {poll_id}", code="MVotingNoBallot")
-    return int.from_bytes(bytes(raw[-1]["topics"][3]), "big")
+    return found
 
 
 def reveal(platform: Platform, poll_id: int, body: RevealCreate) -> RevealOut:
@@ -788,10 +762,11 @@ def results(platform: Platform, poll_id: int) -> ResultsOut:
     secrecy = enc.SECRECY[p["secrecy"]]
     finalized_tx = None
     if p["finalized"]:
-        logs = list(st.logs.fetch("PollFinalized", poll_id=poll_id, from_block=meta.created.block_number))
-        if not logs:
+        with fresh_read(platform, "the poll's result") as (conn, _):
+            final = projections.poll_event(conn, poll_id, "PollFinalized")
+        if final is None:
             raise NotFound(f"poll {poll_id} is finalized but its PollFinalized log was not found", code="log_not_found")
-        args, where = logs[0]
+        args, where = final.args, LogRef(final.block, final.tx_hash, final.log_index)
         counts = [int(c) for c in args["counts"]]
         ballots, counted, source, finalized_tx = (
             int(args["ballots"]),

@@ -12,8 +12,10 @@ import importlib
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from civic_ledger.platform.indexer.core import INDEX_FILE, Indexer
 from civic_ledger.platform.indexer.model import Event, Projection
@@ -23,12 +25,43 @@ if TYPE_CHECKING:
     from civic_ledger.config import Settings
     from civic_ledger.platform.compiler import Build
 
-__all__ = ["AREA_PROJECTIONS", "INDEX_FILE", "Event", "Indexer", "Projection", "default_projections", "open_indexer"]
+__all__ = [
+    "AREA_PROJECTIONS",
+    "FRESH_WAIT_S",
+    "INDEX_FILE",
+    "Event",
+    "Indexer",
+    "Projection",
+    "default_projections",
+    "fresh_read",
+    "open_indexer",
+]
 
 log = logging.getLogger("civic_ledger.indexer")
 
 #: Modules holding the areas' projections (each exposes ``PROJECTIONS: list[Projection]``).
-AREA_PROJECTIONS: tuple[str, ...] = ("civic_ledger.voting.projections", "civic_ledger.mileage.projections")
+AREA_PROJECTIONS: tuple[str, ...] = (
+    "civic_ledger.identity.projections",
+    "civic_ledger.voting.projections",
+    "civic_ledger.credentials.projections",
+    "civic_ledger.labor.projections",
+    "civic_ledger.mileage.projections",
+    "civic_ledger.payments.projections",
+)
+
+#: How long a read waits for the indexer to reach the head the chain had when the read began.
+FRESH_WAIT_S = 5.0
+
+
+@contextmanager
+def fresh_read(platform: Any, what: str, *, block: int | None = None) -> Iterator[tuple[sqlite3.Connection, int]]:
+    """Read-after-write for the API: one consistent snapshot of the index holding at least the
+    chain's head as it was when the read began (or ``block``), so a read never misses a write
+    acknowledged before it. Normally a few milliseconds (the indexer thread is woken); an index
+    that can not get there within :data:`FRESH_WAIT_S` answers 503 naming ``what`` is delayed."""
+    target = platform.chain.head() if block is None else block
+    with platform.indexer.snapshot(target, FRESH_WAIT_S, what) as snap:
+        yield snap
 
 
 def default_projections() -> list[Projection]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from civic_ledger.errors import ServiceBusy
 from civic_ledger.platform.indexer.decoder import EventDecoder
 from civic_ledger.platform.indexer.model import Event, Projection
 from civic_ledger.platform.indexer.source import Header, LogSource, RangeTooLarge, RawLog
@@ -159,6 +160,21 @@ class Indexer:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._readers.put(conn)
+
+    @contextmanager
+    def snapshot(self, block: int, timeout: float, what: str) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """One consistent read holding at least ``block``: (connection in a read transaction, the
+        last block it holds). An index that can not get there within ``timeout`` (just after a
+        restart over a long history, or the node is down) is a 503 naming ``what`` is delayed."""
+        if not self.wait_for(block, timeout):
+            raise ServiceBusy(
+                f"the index is catching up (block {self.cursor} of {block}): {what} is not up to date yet, "
+                "retry in a moment"
+            )
+        with self.read() as conn:
+            conn.execute("BEGIN")  # every query sees the same committed block
+            row = conn.execute("SELECT value FROM meta WHERE key = 'cursor_block'").fetchone()
+            yield conn, -1 if row is None else int(row[0])
 
     def wait_for(self, block: int, timeout: float) -> bool:
         """Wait until ``block`` is indexed (True) or ``timeout`` passes (False); wakes the thread."""

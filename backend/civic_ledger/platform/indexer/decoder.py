@@ -53,6 +53,24 @@ def jsonable(param: dict[str, Any], value: Any, type_: str | None = None) -> Any
     return value  # bool, string
 
 
+def with_ints(param: dict[str, Any], value: Any, type_: str | None = None) -> Any:
+    """The inverse of :func:`jsonable` for integers: a stored value with every ``intN``/``uintN``
+    (decimal strings included) as a Python int, for code written against web3's decoded logs."""
+    t = type_ if type_ is not None else str(param["type"])
+    array = _ARRAY.match(t)
+    if array:
+        return [with_ints(param, v, array.group(1)) for v in value]
+    if t == "tuple":
+        return {c["name"]: with_ints(c, value[c["name"]]) for c in param["components"]}
+    return int(value) if _INT.match(t) else value
+
+
+def args_with_ints(event_abi: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Stored event ``args`` with integers as Python ints (see :func:`with_ints`)."""
+    by_name = {i["name"]: i for i in event_abi.get("inputs", [])}
+    return {k: with_ints(by_name[k], v) if k in by_name else v for k, v in args.items()}
+
+
 def _is_dynamic(param: dict[str, Any]) -> bool:
     t = str(param["type"])
     return t in ("string", "bytes") or t.endswith("]") or t.startswith("tuple")
