@@ -39,6 +39,7 @@ def _add_area_commands() -> None:
     from civic_ledger.payments.cli import app as payments_app
     from civic_ledger.platform.index_cli import app as index_app
     from civic_ledger.roles.cli import app as roles_app
+    from civic_ledger.vehicles.cli import app as vehicles_app
     from civic_ledger.voting.cli import app as voting_app
 
     app.add_typer(
@@ -61,6 +62,11 @@ def _add_area_commands() -> None:
         audit_app, name="audit", help="Audit a project's payments from chain data alone: trail CSV, reconcile."
     )
     app.add_typer(index_app, name="index", help="The event index and read models: status, rebuild, verify.")
+    app.add_typer(
+        vehicles_app,
+        name="vehicles",
+        help="Used-car history (장안평): registration, odometer, inspections, claims, liens, trades, reports.",
+    )
     app.add_typer(
         labor_app,
         name="labor",

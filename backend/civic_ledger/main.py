@@ -24,6 +24,7 @@ from civic_ledger.notary.router import router as notary_router
 from civic_ledger.payments.router import router as payments_router
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.router import router as roles_router
+from civic_ledger.vehicles.router import router as vehicles_router
 from civic_ledger.voting.router import router as voting_router
 
 DESCRIPTION = """
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(mileage_router)
     app.include_router(payments_router)
     app.include_router(audit_router)
+    app.include_router(vehicles_router)
     return app

@@ -50,6 +50,7 @@ CONTRACTS: list[ContractSpec] = [
     ContractSpec("CivicMileage", lambda a, admin: [admin, a["CitizenRegistry"]]),
     ContractSpec("CivicWon", lambda a, admin: [admin]),
     ContractSpec("SubcontractPayments", lambda a, admin: [admin, a["CitizenRegistry"], a["CivicWon"]]),
+    ContractSpec("VehicleHistory", lambda a, admin: [admin, a["CitizenRegistry"]]),
 ]
 
 
