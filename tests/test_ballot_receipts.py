@@ -24,6 +24,7 @@ from civic_ledger.cli import app
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import server_receipts, service
+from civic_ledger.voting.schemas import BallotCreate
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import grant_role, make_registrar, register_citizen, travel
 
@@ -147,7 +148,7 @@ def test_dropped_ballot_is_detected_and_self_submitted(env: Env, tmp_path: Path)
     before = env.counts(pid)
     ballot, digest = env.sign_ballot(pid, voter, [0])
     # The server accepts the ballot (pre-checks pass, it signs a receipt) but never relays it.
-    service.precheck_ballot(env.platform, pid, service.BallotCreate(**ballot))
+    service.precheck_ballot(env.platform, pid, BallotCreate(**ballot))
     signed = server_receipts.sign_for_platform(env.platform, env.mvoting, bytes.fromhex(digest[2:]))
     path = tmp_path / "dropped.json"
     path.write_text(json.dumps(server_receipts.ballot_file(pid, ballot, digest, signed)))

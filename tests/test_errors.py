@@ -31,6 +31,7 @@ from civic_ledger.platform import revert
 from civic_ledger.platform.compiler import Build, compile_contracts
 from civic_ledger.platform.revert import ALLOWED_STATUSES, OPENZEPPELIN_STATUS, ErrorDecoder, signature_of
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.voting import ballots as ballots_enc
 from civic_ledger.voting import service as voting
 from civic_ledger.voting.schemas import PollCreate
 from tests.conftest import BUILD_DIR, PROJECT_ROOT, LiveServer, started_platform
@@ -148,7 +149,7 @@ def test_the_status_is_no_longer_guessed_from_the_name() -> None:
     for area in ("identity", "mileage", "labor"):
         text = (BACKEND / area / "service.py").read_text(encoding="utf-8")
         assert not re.search(r"^_STATUS\b|^_HINT\b|^def refine\(", text, re.MULTILINE), area
-    assert "status" not in {f for f in voting.enc.Rejection.__dataclass_fields__}
+    assert "status" not in {f for f in ballots_enc.Rejection.__dataclass_fields__}
 
 
 _DOMAIN_ERRORS = {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -42,6 +44,9 @@ def operator_account(settings: Settings, chain: Chain) -> LocalAccount:
     return chain.development_key()
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Platform:
     settings: Settings
@@ -54,6 +59,9 @@ class Platform:
     store: StateStore
     untrusted: UntrustedReads
     indexer: Indexer
+    #: Each area's per-platform state (see :meth:`area_state`), closed by :meth:`close`.
+    _areas: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _areas_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def start(
@@ -101,7 +109,27 @@ class Platform:
             raise
         return cls(settings, build, chain, operator, relayer, decoder, deployment, store, untrusted, indexer)
 
+    def area_state(self, name: str, open_state: Callable[[Platform], T]) -> T:
+        """The state area ``name`` keeps for this platform (a relay, a batcher, …), made by
+        ``open_state(self)`` on first use; anything with a ``close()`` is closed by :meth:`close`."""
+        found = self._areas.get(name)
+        if found is None:
+            with self._areas_lock:
+                found = self._areas.get(name)
+                if found is None:
+                    found = self._areas[name] = open_state(self)
+        return found  # type: ignore[no-any-return]
+
+    def close_area(self, name: str) -> None:
+        """Close and forget area ``name``'s state (a later use opens it again)."""
+        with self._areas_lock:
+            found = self._areas.pop(name, None)
+        if found is not None and hasattr(found, "close"):
+            found.close()
+
     def close(self) -> None:
+        for name in list(reversed(self._areas)):
+            self.close_area(name)
         self.indexer.close()
         self.untrusted.close()
         self.store.close()
