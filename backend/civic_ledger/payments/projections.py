@@ -71,7 +71,49 @@ ESCROW = Projection(
     apply=_apply_escrow,  # a reorg resets and replays it (O(escrow flows), rare)
 )
 
-PROJECTIONS = [BY_PROJECT_AND_CLAIM, ESCROW]
+BUCKETS_SCHEMA = """
+CREATE TABLE payments_buckets (
+    project_id INTEGER NOT NULL,
+    purpose INTEGER NOT NULL,
+    funded INTEGER NOT NULL DEFAULT 0,
+    paid INTEGER NOT NULL DEFAULT 0,
+    refunded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (project_id, purpose)
+) WITHOUT ROWID;
+"""
+
+#: event → the bucket column it adds to (a credited line is paid out of its bucket too).
+_BUCKET_COLUMN = {"BucketFunded": "funded", "LinePaid": "paid", "LineCredited": "paid", "BucketRefunded": "refunded"}
+
+
+def _apply_bucket(conn: sqlite3.Connection, e: Event) -> None:
+    column = _BUCKET_COLUMN[str(e.event)]
+    conn.execute(
+        f"INSERT INTO payments_buckets (project_id, purpose, {column}) VALUES (?, ?, ?) "
+        f"ON CONFLICT (project_id, purpose) DO UPDATE SET {column} = {column} + excluded.{column}",
+        (int(e.args["projectId"]), int(e.args["purpose"]), int(e.args["amount"])),
+    )
+
+
+#: Per project and purpose: funded, paid (paid or credited lines), refunded — what ``bucketOf``
+#: holds, from the events (the balance is funded − paid − refunded).
+BUCKETS = Projection(
+    name="payments_buckets",
+    consumes=frozenset((CONTRACT, name) for name in _BUCKET_COLUMN),
+    schema=BUCKETS_SCHEMA,
+    tables=("payments_buckets",),
+    apply=_apply_bucket,  # a reorg resets and replays it
+)
+
+PROJECTIONS = [BY_PROJECT_AND_CLAIM, ESCROW, BUCKETS]
+
+
+def buckets(conn: sqlite3.Connection, project_id: int) -> dict[int, tuple[int, int, int]]:
+    """purpose → (funded, paid, refunded) of a project's buckets that saw any flow."""
+    rows = conn.execute(
+        "SELECT purpose, funded, paid, refunded FROM payments_buckets WHERE project_id = ?", (project_id,)
+    )
+    return {int(p): (int(f), int(pd), int(r)) for p, f, pd, r in rows}
 
 
 def project_events(conn: sqlite3.Connection, project_id: int, *names: str) -> list[Event]:

@@ -283,12 +283,15 @@ def get_project(platform: Platform, project_id: int) -> ProjectOut:
     client, prime, registered_at, closed, claim_count = platform.relayer.call(contract.functions.projectOf(project_id))
     if int(client, 16) == 0:
         raise NotFound(f"project {project_id} does not exist", code="SubcontractPaymentsUnknownProject")
+    with fresh_read(platform, "the project's buckets and participants") as (conn, _):
+        flows = q.buckets(conn, project_id)
+        logs = q.project_events(conn, project_id, "ParticipantRegistered")
     buckets = []
     for code, name in PURPOSES.items():
-        funded, paid, refunded, balance = platform.relayer.call(contract.functions.bucketOf(project_id, code))
-        buckets.append(BucketOut(purpose=name, funded=funded, paid=paid, refunded=refunded, balance=balance))  # type: ignore[arg-type]
-    with fresh_read(platform, "the project's participants") as (conn, _):
-        logs = q.project_events(conn, project_id, "ParticipantRegistered")
+        funded, paid, refunded = flows.get(code, (0, 0, 0))
+        buckets.append(
+            BucketOut(purpose=name, funded=funded, paid=paid, refunded=refunded, balance=funded - paid - refunded)  # type: ignore[arg-type]
+        )
     participants = [
         ParticipantOut(
             account=ev.args["account"],
@@ -317,28 +320,33 @@ def _claim_raw(platform: Platform, claim_id: int) -> tuple[Any, ...]:
     return raw
 
 
-def _confirmer_of(platform: Platform, project_id: int, prime: str, payee: str, purpose: int) -> str | None:
+def _confirmer_of(prime: str, employers: dict[str, str], payee: str, purpose: int) -> str | None:
+    """Who confirms a line: the prime for subcontract lines, the employing subcontractor for a
+    labour line of a worker it employs (the prime's own workers need no confirmation)."""
     if purpose == PURPOSE_CODES["subcontract"]:
         return prime
     if purpose == PURPOSE_CODES["labour"]:
-        _role, employer, _amount = platform.relayer.call(payments(platform).functions.participantOf(project_id, payee))
-        return None if employer == prime else to_checksum_address(employer)
+        employer = employers.get(payee)
+        return None if employer is None or employer == prime else employer
     return None
 
 
 def get_claim(platform: Platform, claim_id: int) -> ClaimOut:
+    """The claim's state from ``claimOf`` (one call); its lines, the prime and the employers from the
+    index (the claim's and the project's events); late interest from the contract for unpaid lines."""
     contract = payments(platform)
     project_id, n, submitted, approved, paid_at, due, confirmed, paid = _claim_raw(platform, claim_id)
-    prime = platform.relayer.call(contract.functions.projectOf(project_id))[1]
-    with fresh_read(platform, "the claim's evidence") as (conn, _):
-        evidence = {
-            int(ev.args["line"]): str(ev.args["evidence"]) for ev in q.claim_events(conn, claim_id, "ClaimLineAdded")
-        }
+    with fresh_read(platform, "the claim's lines") as (conn, _):
+        added = {int(ev.args["line"]): ev.args for ev in q.claim_events(conn, claim_id, "ClaimLineAdded")}
+        project = q.project_events(conn, int(project_id), "ProjectRegistered", "ParticipantRegistered")
+    prime = next(str(e.args["prime"]) for e in project if e.event == "ProjectRegistered")
+    employers = {str(e.args["account"]): str(e.args["employer"]) for e in project if e.event == "ParticipantRegistered"}
     now = platform.chain.now()
     lines = []
     total = 0
     for i in range(n):
-        payee, purpose, amount = platform.relayer.call(contract.functions.lineOf(claim_id, i))
+        line = added[i]
+        payee, purpose, amount = str(line["payee"]), int(line["purpose"]), int(line["amount"])
         total += amount
         is_paid = bool((paid >> i) & 1)
         lines.append(
@@ -347,8 +355,8 @@ def get_claim(platform: Platform, claim_id: int) -> ClaimOut:
                 payee=payee,
                 purpose=PURPOSES[purpose],  # type: ignore[arg-type]
                 amount=amount,
-                evidence=evidence.get(i),
-                confirmer=_confirmer_of(platform, project_id, prime, payee, purpose),
+                evidence=str(line["evidence"]),
+                confirmer=_confirmer_of(prime, employers, payee, purpose),
                 confirmed=bool((confirmed >> i) & 1),
                 paid=is_paid,
                 interest_if_paid_now=0
