@@ -41,6 +41,7 @@ log = logging.getLogger("civic_ledger.indexer")
 
 #: Modules holding the areas' projections (each exposes ``PROJECTIONS: list[Projection]``).
 AREA_PROJECTIONS: tuple[str, ...] = (
+    "civic_ledger.notary.projections",
     "civic_ledger.identity.projections",
     "civic_ledger.voting.projections",
     "civic_ledger.credentials.projections",
