@@ -12,9 +12,11 @@ from ``module_chain``, ``started_platform`` and ``LiveServer`` (a context manage
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -102,9 +104,41 @@ def anvil() -> Iterator[Anvil]:
     node.stop()
 
 
+#: Chain id of the interval-mining anvil: not a development chain, so the platform runs as on a
+#: real network (operator from a keystore, no development key).
+INTERVAL_CHAIN_ID = 424_242
+#: anvil's first development account (funded at genesis on any chain id), as the operator keystore.
+_INTERVAL_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#: URL of each running interval anvil → the operator settings a platform on it needs.
+_INTERVAL_NODES: dict[str, dict[str, object]] = {}
+
+
+class IntervalAnvil(Anvil):
+    """anvil mining a block every second (as QBFT does every 1-5 s) on a non-development chain id."""
+
+    def __init__(self, keystore_dir: Path) -> None:
+        super().__init__("--block-time", "1", "--chain-id", str(INTERVAL_CHAIN_ID))
+        keystore_dir.mkdir(parents=True, exist_ok=True)
+        path = keystore_dir / "operator.json"
+        path.write_text(json.dumps(Account.encrypt(_INTERVAL_OPERATOR_KEY, "interval")))
+        _INTERVAL_NODES[self.url] = {"operator_keystore": path, "keystore_password": "interval"}
+
+    def stop(self) -> None:
+        _INTERVAL_NODES.pop(self.url, None)
+        super().stop()
+
+
+@pytest.fixture(scope="session")
+def interval_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IntervalAnvil]:
+    node = IntervalAnvil(tmp_path_factory.mktemp("interval-operator"))
+    yield node
+    node.stop()
+
+
 @contextmanager
 def module_chain(request: pytest.FixtureRequest, *, own_anvil: bool = False) -> Iterator[str]:
-    """The chain URL for a module fixture parametrised over ``["embedded", "anvil"]``.
+    """The chain URL for a module fixture parametrised over ``["embedded", "anvil"]`` (and
+    ``"interval"``: an anvil of the module's own mining every second on a non-development chain).
 
     ``own_anvil`` starts a node of the module's own (stopped at the end) instead of sharing the
     session's: for modules that move chain time, which would break the wall-clock deadlines of
@@ -112,6 +146,14 @@ def module_chain(request: pytest.FixtureRequest, *, own_anvil: bool = False) -> 
     """
     if request.param == "embedded":
         yield "embedded"
+    elif request.param == "interval" and not own_anvil:
+        yield str(request.getfixturevalue("interval_anvil").url)
+    elif request.param == "interval":
+        node = IntervalAnvil(Path(tempfile.mkdtemp(prefix="interval-operator-")))
+        try:
+            yield node.url
+        finally:
+            node.stop()
     elif not own_anvil:
         yield str(request.getfixturevalue("anvil").url)
     else:
@@ -124,13 +166,24 @@ def module_chain(request: pytest.FixtureRequest, *, own_anvil: bool = False) -> 
 
 @pytest.fixture(params=["embedded", "anvil"])
 def chain_url(request: pytest.FixtureRequest) -> str:
-    """Parametrises a test over both chains. Use ``platform``/``api`` rather than this directly."""
+    """Parametrises a test over both chains. Use ``platform``/``api`` rather than this directly.
+    A module can widen it to ``["embedded", "anvil", "interval"]`` with ``pytest.mark.parametrize
+    ("chain_url", CHAINS_WITH_INTERVAL, indirect=True)``."""
     if request.param == "embedded":
         return "embedded"
+    if request.param == "interval":
+        return str(request.getfixturevalue("interval_anvil").url)
     return str(request.getfixturevalue("anvil").url)
 
 
+#: Every chain kind: the embedded chain, automining anvil, anvil mining every second (not a
+#: development chain: operator from a keystore, receipts awaited across blocks).
+CHAINS_WITH_INTERVAL = ["embedded", "anvil", "interval"]
+
+
 def make_settings(chain: str, data_dir: Path, **extra: object) -> Settings:
+    """Settings for a platform on ``chain``; on an interval anvil, with its operator keystore."""
+    extra = {**_INTERVAL_NODES.get(chain, {}), **extra}
     return Settings(chain=chain, data_dir=data_dir, build_dir=BUILD_DIR, **extra)  # type: ignore[arg-type]
 
 

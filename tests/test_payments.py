@@ -24,7 +24,7 @@ DAY = 86400
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
+@pytest.fixture(scope="module", params=["embedded", "anvil", "interval"])
 def pay_platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     with module_chain(request) as chain, started_platform(chain, Path(tmp_path_factory.mktemp("pay")) / "data") as p:
         yield p

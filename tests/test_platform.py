@@ -14,8 +14,18 @@ from civic_ledger.errors import ContractError, DeploymentMismatch
 from civic_ledger.platform.compiler import compile_contracts
 from civic_ledger.platform.deploy import manifest_path
 from civic_ledger.platform.runtime import Platform
-from tests.conftest import make_settings
+from tests.conftest import CHAINS_WITH_INTERVAL, make_settings
 from tests.helpers import bearer, sign_in
+
+
+@pytest.fixture(params=CHAINS_WITH_INTERVAL)
+def chain_url(request: pytest.FixtureRequest) -> str:
+    """The platform tests run on every chain kind, the interval-mining one included (issue 17)."""
+    return (
+        str(request.getfixturevalue("interval_anvil").url)
+        if request.param == "interval"
+        else ("embedded" if request.param == "embedded" else str(request.getfixturevalue("anvil").url))
+    )
 
 
 def doc_hash(n: int | str) -> str:

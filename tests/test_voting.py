@@ -125,7 +125,7 @@ def tx_events(env: Env, tx_hash: str, event: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
+@pytest.fixture(scope="module", params=["embedded", "anvil", "interval"])
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     # A node of our own: polls are closed by moving chain time (see ``module_chain``).
     with (

@@ -23,6 +23,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
+from web3.utils.address import get_create_address
 
 from civic_ledger.errors import DeploymentMismatch
 from civic_ledger.platform.chain import Chain
@@ -166,33 +167,51 @@ def deploy_all(
     admin = admin or manifest.get("admin") or relayer.address
     manifest["admin"] = admin
     entries: dict[str, dict[str, Any]] = manifest["contracts"]
+    # Plan every deployment first, with the addresses the new ones will get (CREATE addresses
+    # follow from the operator's nonces), then send them all at once: on a chain that mines on a
+    # timer (QBFT: every 1-5 s) the whole deployment takes a block or two, not one per contract.
+    base_nonce = relayer.next_nonce()
+    addresses = {n: str(e["address"]) for n, e in entries.items()}
+    plan: list[tuple[ContractSpec, list[Any], str]] = []
     for spec in CONTRACTS:
-        addresses = {n: e["address"] for n, e in entries.items()}
         args = spec.args(addresses, admin)
         recorded = entries.get(spec.name)
-        # A contract whose constructor arguments name a contract that was just redeployed is
+        # A contract whose constructor arguments name a contract that is redeployed now is
         # redeployed too (e.g. MVoting after a new CitizenRegistry).
         if recorded is not None and spec.name not in stale and recorded.get("args") == _jsonable_args(args):
             continue
-        artifact = build.artifact(spec.name)
+        addresses[spec.name] = get_create_address(relayer.address, base_nonce + len(plan))
+        plan.append((spec, args, addresses[spec.name]))
+    if plan:
         if progress:
-            progress(f"deploying {spec.name}")
-        receipt = relayer.deploy(artifact.bytecode, _constructor_data(artifact.abi, args))
-        address = to_checksum_address(receipt.raw["contractAddress"])
-        entries[spec.name] = {
-            "address": address,
-            "tx": receipt.tx_hash,
-            "block": receipt.block_number,
-            "gas_used": receipt.gas_used,
-            "code_hash": _code_hash(chain, address),
-            "creation_hash": _creation_hash(artifact.bytecode),
-            "args": _jsonable_args(args),
-            "compiler_version": build.compiler_version,
-            "abi": artifact.abi,
-        }
-        manifest["compiler_version"] = build.compiler_version
-        # Written after every contract: a crash mid-deploy keeps what was deployed.
-        _write_atomic(path, manifest)
+            progress(f"deploying {', '.join(spec.name for spec, _, _ in plan)}")
+        sent = relayer.deploy_many(
+            [
+                (build.artifact(spec.name).bytecode, _constructor_data(build.artifact(spec.name).abi, args))
+                for spec, args, _ in plan
+            ],
+            first_nonce=base_nonce,
+        )
+        for (spec, args, predicted), wait in zip(plan, sent, strict=True):
+            receipt = wait()
+            address = to_checksum_address(receipt.raw["contractAddress"])
+            if address != predicted:  # pragma: no cover - deploy_many checks the nonces
+                raise DeploymentMismatch(f"{spec.name} was deployed at {address}, not at {predicted}")
+            artifact = build.artifact(spec.name)
+            entries[spec.name] = {
+                "address": address,
+                "tx": receipt.tx_hash,
+                "block": receipt.block_number,
+                "gas_used": receipt.gas_used,
+                "code_hash": _code_hash(chain, address),
+                "creation_hash": _creation_hash(artifact.bytecode),
+                "args": _jsonable_args(args),
+                "compiler_version": build.compiler_version,
+                "abi": artifact.abi,
+            }
+            manifest["compiler_version"] = build.compiler_version
+            # Written after every contract: a crash mid-deploy keeps what was deployed.
+            _write_atomic(path, manifest)
     if _add_missing_abis(build, entries):  # a manifest written before ABIs were shipped in it
         _write_atomic(path, manifest)
     return _deployment(chain, build, manifest, path)

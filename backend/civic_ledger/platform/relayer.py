@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -232,6 +232,32 @@ class Relayer:
         data = "0x" + bytecode.removeprefix("0x") + constructor_data.hex()
         ((tx_hash, tx),) = self._submit([{"data": data, "gas": gas or max(self.gas, 8_000_000)}])
         return self._check(self._wait(tx_hash), tx)
+
+    def next_nonce(self) -> int:
+        """The nonce the operator's next transaction will use."""
+        with self._lock:
+            return self._next_nonce()
+
+    def deploy_many(
+        self, items: Sequence[tuple[str, bytes]], *, first_nonce: int, gas: int | None = None
+    ) -> list[Callable[[], Receipt]]:
+        """Send several contract creations back to back (consecutive nonces from ``first_nonce``,
+        which the caller used to predict their addresses); returns, per creation, a function that
+        waits for its receipt. Refused before anything is sent if the nonce moved meanwhile."""
+        txs = [
+            {"data": "0x" + code.removeprefix("0x") + ctor.hex(), "gas": gas or max(self.gas, 8_000_000)}
+            for code, ctor in items
+        ]
+        with self._lock:
+            if self._next_nonce() != first_nonce:
+                raise ChainUnavailable(
+                    f"the operator's nonce moved from {first_nonce} to {self._next_nonce()} while the deployment "
+                    "was planned (another client sends from the operator account): start again"
+                )
+        sent = self._submit(txs)
+        if sent and int(sent[0][1]["nonce"]) != first_nonce:
+            raise ChainUnavailable("another client used the operator's nonce during deployment: start again")
+        return [lambda tx_hash=tx_hash, tx=tx: self._check(self._wait(tx_hash), tx) for tx_hash, tx in sent]
 
 
 def _first_line(exc: BaseException) -> str:
