@@ -26,6 +26,7 @@ from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.router import router as roles_router
 from civic_ledger.vehicles.router import router as vehicles_router
 from civic_ledger.voting.router import router as voting_router
+from civic_ledger.web.router import install_web
 
 DESCRIPTION = """
 Blockchain-backed civic records for a city: every record lives in a Solidity contract on an
@@ -53,7 +54,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             if owned:
                 app.state.platform.close()
 
-    app = FastAPI(title="civic-ledger", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="civic-ledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_web with local Swagger UI assets (no CDN)
+        redoc_url=None,  # ReDoc would load from a CDN
+    )
     install_error_handlers(app)
     install_openapi(app)  # every error response documented as ErrorOut
     app.add_middleware(BodyLimits)
@@ -71,4 +79,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(payments_router)
     app.include_router(audit_router)
     app.include_router(vehicles_router)
+    install_web(app)  # pages, their assets, /deployment.json and /docs
     return app
