@@ -62,6 +62,9 @@ def _add_area_commands() -> None:
         audit_app, name="audit", help="Audit a project's payments from chain data alone: trail CSV, reconcile."
     )
     app.add_typer(index_app, name="index", help="The event index and read models: status, rebuild, verify.")
+    from civic_ledger.network.cli import app as network_app
+
+    app.add_typer(network_app, name="network", help="A permissioned validator network (Besu QBFT) for the ledger.")
     app.add_typer(
         vehicles_app,
         name="vehicles",
