@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Chain store, deployment manifest, keystores.")
     build_dir: Path = Field(PROJECT_ROOT / "build", description="Compiled contract artifacts (a cache).")
+    shared_dir: Path | None = Field(
+        None,
+        description="A directory every API replica of one deployment reaches: the deployment manifest and the "
+        "state store (sign-in nonces, signed-out tokens, the session key) live there instead of in the data "
+        "directory, so a token from one replica works on all and a sign-out applies everywhere. Each replica "
+        "keeps its own data directory (index) and its own operator key.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     operator_keystore: Path | None = Field(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +38,18 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     except ValueError:
         raise ConfigError(f"keystore {path}: wrong password (CIVIC_KEYSTORE_PASSWORD)") from None
     return Account.from_key(key)
+
+
+@contextmanager
+def _deploy_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on ``directory/deploy.lock`` while one process deploys or checks."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "deploy.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def operator_account(settings: Settings, chain: Chain) -> LocalAccount:
@@ -81,14 +95,16 @@ class Platform:
             operator = operator_account(settings, chain)
             decoder = ErrorDecoder.from_build(build)  # statuses and notices from the devdoc/userdoc
             relayer = Relayer(chain, operator, decoder, gas=settings.tx_gas, receipt_timeout=settings.receipt_timeout_s)
+            shared = settings.shared_dir or settings.data_dir  # manifest and state store
             if deploy:
-                deployment = deploy_all(
-                    chain, build, relayer, settings.data_dir, redeploy_changed=redeploy_changed, progress=say
-                )
+                with _deploy_lock(shared):  # replicas starting together: one deploys, the others reuse
+                    deployment = deploy_all(
+                        chain, build, relayer, shared, redeploy_changed=redeploy_changed, progress=say
+                    )
             else:
-                deployment = open_deployment(chain, build, settings.data_dir)
+                deployment = open_deployment(chain, build, shared)
             decoder.bind_all(deployment.addresses())  # errors are decoded against the called contract
-            store = open_store(settings.data_dir)
+            store = open_store(shared)
         except BaseException:
             chain.close()
             raise
