@@ -260,6 +260,7 @@ contract VehicleHistory is IVehicleHistory, AccessControl, EIP712, Nonces {
         if (seller == dealer) revert VehicleHistorySelfSale(vin, dealer);
         _owners[vin] = dealer;
         ++_vehicles[vin].owners;
+        delete _offers[vin]; // the previous owner's open offer dies with the ownership
         emit PurchaseRegistered(vin, seller, dealer, price, uint40(block.timestamp));
     }
 

@@ -326,7 +326,7 @@ interface IVehicleHistory {
 
     /// @notice Purchase registration: `dealer` (DEALER_ROLE) buys `vin` from its owner `seller`. Both
     /// sign `RegisterPurchase(bytes32 vin,address seller,address dealer,uint256 price,uint256 nonce,
-    /// uint256 deadline)`, `nonce` being the dealer's.
+    /// uint256 deadline)`, `nonce` being the dealer's. The previous owner's open offer is closed.
     function registerPurchase(
         bytes32 vin,
         address seller,
