@@ -13,6 +13,7 @@ None of these is part of the API's schema (``include_in_schema=False``).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -51,8 +52,24 @@ PAGE_FILES = {
 router = APIRouter(include_in_schema=False)
 
 
+def render_page(name: str) -> str:
+    """``pages/NAME`` inside the one layout (``pages/_layout.html``: head, import map, navigation, the
+    trust panel and status line, the page's own module). A page file is its ``<main>`` content,
+    its first line ``<!-- title: … -->``."""
+    text = (PAGES / name).read_text(encoding="utf-8")
+    first, _, body = text.partition("\n")
+    title = first.removeprefix("<!-- title:").removesuffix("-->").strip()
+    page = name.removesuffix(".html")
+    layout = (PAGES / "_layout.html").read_text(encoding="utf-8")
+    head, _, tail = layout.partition("$body")
+    fill = {"$title": html.escape(title), "$page": page}
+    for key, value in fill.items():
+        head, tail = head.replace(key, value), tail.replace(key, value)
+    return head + body + tail
+
+
 def _page(name: str) -> HTMLResponse:
-    return HTMLResponse((PAGES / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(render_page(name), headers={"Cache-Control": "no-cache"})
 
 
 def _page_route(path: str, name: str) -> None:
