@@ -33,6 +33,7 @@ from civic_ledger.config import Settings
 from civic_ledger.main import create_app
 from civic_ledger.platform.compiler import NODE_MODULES, PROJECT_ROOT
 from civic_ledger.platform.runtime import Platform
+from tests.helpers import INTERVAL_NODES
 
 BUILD_DIR = PROJECT_ROOT / "build"
 
@@ -109,8 +110,10 @@ def anvil() -> Iterator[Anvil]:
 INTERVAL_CHAIN_ID = 424_242
 #: anvil's first development account (funded at genesis on any chain id), as the operator keystore.
 _INTERVAL_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#: URL of each running interval anvil → the operator settings a platform on it needs.
-_INTERVAL_NODES: dict[str, dict[str, object]] = {}
+#: URL of each running interval anvil → the operator settings a platform on it needs. Kept in
+#: ``tests.helpers``: pytest imports this file as ``conftest`` and the test modules import it again as
+#: ``tests.conftest``, so a dict defined here would exist twice.
+_INTERVAL_NODES = INTERVAL_NODES
 
 
 class IntervalAnvil(Anvil):

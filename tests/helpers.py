@@ -45,6 +45,11 @@ RECOVER_TYPES = {
 }
 
 
+#: URL of each running interval anvil → the operator settings a platform on it needs (see
+#: ``tests.conftest.IntervalAnvil``; one dict whichever way conftest was imported).
+INTERVAL_NODES: dict[str, dict[str, object]] = {}
+
+
 def grant_role(platform: Platform, contract_name: str, role_constant: str, account: str) -> None:
     """Operator (admin) grants ``role_constant`` (e.g. ``REGISTRAR_ROLE``) of a contract."""
     contract = platform.deployment.contract(contract_name)
