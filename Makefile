@@ -10,7 +10,7 @@ DEV    := $(VENV)/dev/bin
 DEV_OK := $(VENV)/dev/.installed
 FUZZ_TIME ?= 300
 
-.PHONY: serve test install bench lint fuzz clean
+.PHONY: serve test install demo bench lint fuzz clean
 
 serve: install  ## start the API on the embedded chain at http://127.0.0.1:8000
 	$(BIN)/civic-ledger serve
@@ -30,10 +30,14 @@ $(PY_OK): $(BIN)/python requirements.lock pyproject.toml
 	touch $@
 
 $(JS_OK): package.json package-lock.json
-	@# `npm ci` rejects this lock (npm omits the other platforms' optional anvil binaries);
-	@# `npm install` installs exactly the locked versions and leaves the lock unchanged.
-	npm install --no-audit --no-fund --loglevel=error
+	@# `npm ci` installs exactly the lock and never writes it: a fresh clone stays clean. The lock
+	@# lists every platform's optional anvil binary (npm installs only this platform's), so `npm ci`
+	@# accepts it; regenerate it with `npm install --package-lock-only` after changing package.json.
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+demo: install  ## fill the server `make serve` runs (another shell) with a small demo city
+	$(BIN)/civic-ledger demo $(DEMO_ARGS)
 
 bench: install  ## print the benchmark figures (JSON)
 	$(BIN)/python scripts/bench.py all --json

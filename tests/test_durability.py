@@ -40,7 +40,13 @@ def operator_headers(url: str) -> dict[str, str]:
 def _env(data_dir: Path, port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        CIVIC_DATA_DIR=str(data_dir), CIVIC_PORT=str(port), CIVIC_BUILD_DIR=str(BUILD_DIR), CIVIC_CHAIN="embedded"
+        CIVIC_DATA_DIR=str(data_dir),
+        CIVIC_PORT=str(port),
+        CIVIC_BUILD_DIR=str(BUILD_DIR),
+        CIVIC_CHAIN="embedded",
+        # the server's public identity (SIWE domain, token audience) is configuration: the same
+        # across restarts on another port
+        CIVIC_PUBLIC_URL="http://127.0.0.1:8000",
     )
     return env
 
@@ -165,11 +171,14 @@ def test_bad_configuration_exits_with_one_clear_line(args: list[str], expected: 
 
 def test_second_server_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    proc, _url = start_server(data_dir)
+    proc, url = start_server(data_dir)
     try:
-        result = run_cli("status", env={"CIVIC_DATA_DIR": str(data_dir)})
-        assert result.returncode == 1
-        assert "is in use by another civic-ledger process" in result.stderr
+        second = run_cli("serve", env={"CIVIC_DATA_DIR": str(data_dir), "CIVIC_PORT": str(free_port())})
+        assert second.returncode == 1
+        assert "is in use by another civic-ledger process" in second.stderr
+        # `status` beside the running server asks it instead of opening the locked directory
+        status = run_cli("status", env={"CIVIC_DATA_DIR": str(data_dir), "CIVIC_API_URL": url})
+        assert status.returncode == 0, status.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

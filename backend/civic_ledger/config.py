@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civic_ledger.platform.compiler import PROJECT_ROOT
@@ -43,12 +43,25 @@ class Settings(BaseSettings):
         60, ge=1, le=7 * 86_400, description="Inclusion deadline a signed ballot receipt promises (seconds)."
     )
     session_secret: SecretStr | None = Field(None, description="HMAC key of session tokens (random if unset).")
-    public_url: str = Field("http://127.0.0.1:8000", description="Origin used in Sign-In with Ethereum messages.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Origin used in Sign-In with Ethereum messages. Default: http://HOST:PORT of this server "
+        "(set it when a proxy or another name fronts the server).",
+    )
     allow_agency_citizens: bool = Field(
         False,
         description="Allow a key that holds an agency role (any `*_ROLE` or admin role of a deployed contract) "
         "to be registered as, recovered to or rotated to a citizen. Off by default: an agency key could then "
         "vote or earn mileage. CitizenRegistry refuses a registrar's own key on chain whatever this says.",
+    )
+
+    # -- operations ---------------------------------------------------------------------------
+    log_level: str = Field(
+        "INFO", description="Level of the JSON log lines (one per request, one per relayed transaction)."
+    )
+    timezone: str = Field("Asia/Seoul", description="Time zone the CLI shows times in (IANA name).")
+    api_url: str | None = Field(
+        None, description="Base URL of the API for CLI commands (default: this server's host and port)."
     )
 
     # -- /rpc: reads for untrusted callers ---------------------------------------------------
@@ -80,6 +93,35 @@ class Settings(BaseSettings):
         description="Blocks below the head before a read may show an event as final (0: instant finality).",
     )
     index_poll_s: float = Field(0.5, gt=0, le=60, description="How often the indexer looks for new blocks.")
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_port(self) -> Settings:
+        """One port setting drives the SIWE domain: unless CIVIC_PUBLIC_URL is given, it is the
+        address the server listens on (a wildcard host is shown as 127.0.0.1)."""
+        if "public_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.port}"
+        return self
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown log level {value!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Asia/Seoul or UTC") from None
+        return value.strip()
 
     @field_validator("chain")
     @classmethod

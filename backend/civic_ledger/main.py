@@ -11,6 +11,7 @@ from civic_ledger import __version__
 from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.api.limits import BodyLimits
+from civic_ledger.api.observability import attach_relayer, detach_relayer, install_observability
 from civic_ledger.api.openapi import install_openapi
 from civic_ledger.api.ratelimit import RateLimits
 from civic_ledger.audit.router import router as audit_router
@@ -48,9 +49,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = platform is None
         app.state.platform = platform or Platform.start(settings or get_settings())
+        attach_relayer(app, app.state.platform)
         try:
             yield
         finally:
+            detach_relayer(app, app.state.platform)
             if owned:
                 app.state.platform.close()
 
@@ -65,7 +68,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_error_handlers(app)
     install_openapi(app)  # every error response documented as ErrorOut
     app.add_middleware(BodyLimits)
-    app.add_middleware(RateLimits)  # outermost: a flood is refused before its body is even read
+    app.add_middleware(RateLimits)  # a flood is refused before its body is even read
+    # outermost: /metrics, X-Request-ID and one JSON log line per request, refused ones included
+    install_observability(app, None if platform is not None else (settings or get_settings()).log_level)
     app.include_router(system.router)
     app.include_router(rpc.router)
     app.include_router(notary_router)

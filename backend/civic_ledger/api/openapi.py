@@ -169,13 +169,86 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+#: Every tag of the API, with what it is for (shown as the sections of /docs).
+TAGS: dict[str, str] = {
+    "system": "Health, the chain and the deployment, `/metrics` (Prometheus) and what became of a write "
+    "(`/requests/{request_id}`).",
+    "auth": "Sign-In with Ethereum (EIP-4361): a single-use nonce, then a session token for agency actions.",
+    "identity": "Citizen Card identity: districts, citizens registered by district registrars, key rotation, "
+    "suspension and recovery.",
+    "roles": "Agency roles of every contract (POLL_ADMIN_ROLE, REGISTRAR_ROLE, …): list, check, grant, revoke.",
+    "voting": "M-Voting: polls created by poll admins, ballots signed by citizens and relayed in batches, "
+    "sealed commit-reveal, results and receipts.",
+    "credentials": "Online credentials: issuers and their keys, types, issue (single or a Merkle batch), "
+    "revoke, verify, present.",
+    "mileage": "ZeroPay-linked mileage: programs, awards, redemptions at merchants, expiry by epoch, "
+    "settlements and reports.",
+    "payments": "Automatic subcontract payment: projects, purpose buckets, claims confirmed and approved by "
+    "signature, direct settlement, late interest.",
+    "audit": "A project's payment trail and reconciliation, from chain data alone.",
+    "labor": "Part-time worker protection: co-signed contracts, weekly logs, wage statements, findings and "
+    "evidence bundles.",
+    "vehicles": "Used-car history: registration, odometer, inspections, claims, liens, trades and the buyer's report.",
+    "notary": "Anchor a document hash: the block time proves the document existed unchanged.",
+}
+
+
+def short_schema_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """``civic_ledger__labor__schemas__ContractOut`` → ``LaborContractOut`` (in place, refs too).
+
+    FastAPI spells a model's module path when two models share a name; clients generated from
+    the document should see the area and the name only."""
+    components = schema.get("components", {}).get("schemas", {})
+    renames: dict[str, str] = {}
+    for name in list(components):
+        if "__" not in name:
+            continue
+        base, dash, suffix = name.partition("-")
+        parts = base.split("__")
+        area = parts[1] if len(parts) > 2 and parts[1] != "api" else parts[-2]
+        new = "".join(w.capitalize() for w in area.split("_")) + parts[-1] + (dash + suffix if dash else "")
+        while new in components or new in renames.values():
+            new += "_"
+        renames[name] = new
+    if not renames:
+        return schema
+    for old, new in renames.items():
+        components[new] = components.pop(old)
+        components[new]["title"] = new.split("-")[0]
+    refs = {f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in renames.items()}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref in refs:
+                node["$ref"] = refs[ref]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+def describe_tags(schema: dict[str, Any]) -> dict[str, Any]:
+    """The document's ``tags``: each used tag with its description, in :data:`TAGS` order."""
+    used = {t for item in schema.get("paths", {}).values() for op in item.values() if isinstance(op, dict)
+            for t in op.get("tags", [])}  # fmt: skip
+    schema["tags"] = [{"name": n, "description": d} for n, d in TAGS.items() if n in used] + [
+        {"name": n} for n in sorted(used - set(TAGS))
+    ]
+    return schema
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` return the schema with the errors documented (built once, cached)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(generate())
+            app.openapi_schema = describe_tags(short_schema_names(document_errors(generate())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -8,11 +8,13 @@ Base URL from ``--api`` (env ``CIVIC_API_URL``), session token from ``--token`` 
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import httpx
 
-from civic_ledger.errors import CivicLedgerError
+from civic_ledger.errors import CivicLedgerError, InvalidInput
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -44,6 +46,49 @@ class ApiUnreachable(CivicLedgerError):
         )
 
 
+class WriteOutcome(CivicLedgerError):
+    """A write was sent but its answer was lost: asks the server (``GET /requests/{id}``) whether it
+    landed, and says so."""
+
+    code = "write_outcome"
+
+    def __init__(self, client: ApiClient, method: str, path: str, rid: str, exc: httpx.HTTPError) -> None:
+        what = f"{method} {path}: the connection dropped before the answer ({exc.__class__.__name__})"
+        super().__init__(f"{what}; {_outcome(client, rid)}")
+        self.request_id = rid
+
+
+def _outcome(client: ApiClient, rid: str, wait_s: float = 15.0) -> str:
+    """What the server says became of request ``rid`` (waiting while it is still being worked on)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            r = httpx.get(f"{client.base_url}/requests/{rid}", timeout=5)
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                return f"the server does not answer, so whether the write landed is unknown (request id {rid})"
+            time.sleep(0.5)
+            continue
+        if r.status_code == 404:
+            return "the server never received it: the write did NOT land (safe to retry)"
+        if not r.is_success:
+            return f"the server can not say whether it landed (HTTP {r.status_code}; request id {rid})"
+        found = r.json()
+        if not found.get("finished") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            continue
+        mined = [t for t in found.get("transactions", []) if t.get("outcome") == "mined"]
+        if mined:
+            blocks = ", ".join(f"{t['tx_hash']} (block {t['block_number']})" for t in mined)
+            return f"the write LANDED: transaction {blocks}; do not send it again"
+        if not found.get("finished"):
+            return f"the server is still working on it (request id {rid}): check again before retrying"
+        status = found.get("status")
+        if status is not None and 200 <= status < 300:
+            return f"the server finished it with HTTP {status} (no transaction was needed)"
+        return f"the server refused it with HTTP {status}: the write did NOT land"
+
+
 def _error_of(response: httpx.Response) -> ApiError:
     try:
         body = response.json()
@@ -62,6 +107,15 @@ class ApiClient:
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 300.0) -> None:
         self.base_url = base_url.rstrip("/")
+        try:
+            url = httpx.URL(self.base_url)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise InvalidInput(
+                f"--api {base_url!r} is not an API URL: use http://HOST:PORT (env CIVIC_API_URL), "
+                "e.g. http://127.0.0.1:8000"
+            )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
@@ -77,10 +131,15 @@ class ApiClient:
     def request(
         self, method: str, path: str, *, json_body: Any = None, params: Any = None, token: str | None = None
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        rid = uuid.uuid4().hex
+        headers = {"X-Request-ID": rid, **({"Authorization": f"Bearer {token}"} if token else {})}
         try:
             response = self._client.request(method, path, json=json_body, params=params, headers=headers)
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"{path!r} makes no valid URL under {self.base_url}: {exc}") from None
         except httpx.HTTPError as exc:
+            if method != "GET" and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                raise WriteOutcome(self, method, path, rid, exc) from None  # sent, but no answer came back
             raise ApiUnreachable(self.base_url, exc) from None
         if not response.is_success:
             raise _error_of(response)

@@ -119,6 +119,9 @@ class Command(TyperCommand):
             return super().invoke(ctx)
         except CivicLedgerError as exc:
             fail(exc.message)
+        except OSError as exc:  # a file or folder option naming what can not be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
 
 
 class Group(typer.Typer):

@@ -25,3 +25,29 @@ def load_settings(**overrides: Any) -> Settings:
 def data_dir_or_default(data_dir: Path | None) -> Path:
     """The ``--data-dir`` given, else the configured one (env CIVIC_DATA_DIR, default ./data)."""
     return data_dir if data_dir is not None else load_settings().data_dir
+
+
+def load_dotenv(path: Path = Path(".env")) -> list[str]:
+    """``CIVIC_*`` lines of ``.env`` (as the server reads it) into the environment, where not set.
+
+    Options that take an env var (``--api``/CIVIC_API_URL, ``--token``/CIVIC_TOKEN, …) then see
+    the same configuration as the server. Returns the names set."""
+    import os
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    found = []
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#") or "=" not in text:
+            continue
+        key, _, value = text.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key.startswith("CIVIC_") and key not in os.environ:
+            os.environ[key] = value
+            found.append(key)
+    return found

@@ -29,6 +29,7 @@ from civic_ledger.clikit import (
     sign_typed_data,
     write_json,
 )
+from civic_ledger.clikit.times import parse_time
 from civic_ledger.errors import CivicLedgerError, InvalidInput
 
 app = Group(help="Online credentials: issuers, types, issue, revoke, verify, present.")
@@ -38,11 +39,10 @@ __all__ = ["app", "read_json", "write_json"]
 
 
 def _time(value: str | None, field: str) -> int | None:
-    from civic_ledger.credentials.document import parse_time
-
+    """ISO 8601 (a time without an offset is in CIVIC_TIMEZONE) or a duration from now (``365d``)."""
     if value is None or value == "":
         return None
-    return parse_time(value, field)
+    return parse_time(value, what=field)
 
 
 def _parse_value(text: str) -> Any:
@@ -96,7 +96,9 @@ def add_key(
     issuer_id: str,
     key: Annotated[str, typer.Argument(help="Address of the issuer key.")],
     valid_from: Annotated[str | None, typer.Option(help="ISO time or Unix seconds; default now.")] = None,
-    valid_until: Annotated[str | None, typer.Option(help="ISO time or Unix seconds; default open-ended.")] = None,
+    valid_until: Annotated[
+        str | None, typer.Option(help="ISO 8601 or a duration from now (365d); default open-ended.")
+    ] = None,
 ) -> None:
     """(operator) Add a signing key, with its validity window, to an issuer."""
     body = {
@@ -185,11 +187,19 @@ def issue(
     claim: Annotated[list[str], typer.Option("--claim", help="name=value (repeat); JSON values allowed.")],
     subject: Annotated[str | None, typer.Option(help="Holder address.")] = None,
     citizen_id: Annotated[int | None, typer.Option(help="Or the holder's citizen id.")] = None,
-    valid_until: Annotated[str | None, typer.Option(help="ISO time or Unix seconds.")] = None,
+    valid_until: Annotated[
+        str | None, typer.Option(help="ISO 8601 (2027-03-01, 2027-03-01T18:00+09:00) or a duration from now (365d).")
+    ] = None,
     require_citizen: Annotated[bool, typer.Option(help="Refuse subjects that are not active citizens.")] = True,
     qr: Annotated[Path | None, typer.Option(help="Also write a QR code (PNG) of the document.")] = None,
 ) -> None:
-    """Issue one credential: fetch typed data, sign both messages locally, post, save the document."""
+    """Issue one credential: fetch typed data, sign both messages locally, post, save the document.
+
+    Examples:
+
+      civic-ledger credentials issue --issuer $I --type $T --as issuer.json --citizen-id 1 \\
+          --claim course="AI basics" --claim hours=40 --valid-until 365d --out minji-cert.json
+    """
     claims = {}
     for item in claim:
         name, sep, value = item.partition("=")

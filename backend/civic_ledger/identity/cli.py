@@ -185,7 +185,14 @@ def register(
     ] = None,
     ttl: TtlOpt = 3600,
 ) -> None:
-    """Register a citizen: the registrar (--as) signs the RegisterCitizen message locally; the API relays it."""
+    """Register a citizen: the registrar (--as) signs the RegisterCitizen message locally; the API relays it.
+
+    Examples:
+
+      civic-ledger identity register minji --district Mapo --birth-year 1998 --as mapo-office
+
+      civic-ledger identity register 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 -d 14 -y 2001 --as mapo-office
+    """
     from civic_ledger.identity.service import record_hash
 
     salt, rhash = record_hash(_record(record))

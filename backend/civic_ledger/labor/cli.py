@@ -31,6 +31,7 @@ from civic_ledger.clikit import (
     say,
     sign_typed_data,
 )
+from civic_ledger.clikit.exports import OutOpt, export
 
 app = Group(help="Part-time worker protection: co-signed contracts, weekly logs, wage statements, findings, evidence.")
 contract_app = Group(help="Labour contracts: prepare, sign (each party), submit, show.")
@@ -402,10 +403,26 @@ def check(
     cli: CliContext,
     contract_id: str,
     as_of: AsOfOpt = None,
+    out: OutOpt = None,
 ) -> None:
-    """Compliance findings: minimum wage, weekly holiday pay, underpayment, late or missing pay, disputes."""
+    """Compliance findings: minimum wage, weekly holiday pay, underpayment, late or missing pay, disputes.
+
+    Examples:
+
+      civic-ledger labor check 0x<contract id> --as-of 2026-04-30
+
+      civic-ledger labor check 0x<contract id> --as-of 2026-04-30 --json   # findings as JSON
+
+      civic-ledger labor check 0x<contract id> --as-of 2026-04-30 --out findings.csv
+    """
     report = call(cli, "GET", f"/labor/contracts/{contract_id}/compliance", params={"as_of": as_of} if as_of else None)
     emit_json(report) if cli.as_json else _print_findings(report)
+    export(out, report, FINDING_COLUMNS, [{"contract_id": contract_id, **f} for f in report["findings"]])
+
+
+FINDING_COLUMNS = (
+    "contract_id", "kind", "legal_basis", "period_start", "period_end", "amount_owed", "message", "weeks", "details",
+)  # fmt: skip
 
 
 @app.command(uses=("api", "json"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from civic_ledger.clikit import (
     say,
     sign_typed_data,
 )
+from civic_ledger.clikit.times import show_time
 from civic_ledger.errors import InvalidInput
 from civic_ledger.mileage.report_cli import report_app
 from civic_ledger.mileage.service import MAX_BATCH, business_number_hash, order_ref_of
@@ -53,7 +53,8 @@ def _tx(result: dict[str, Any]) -> str:
 
 
 def _day(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    """The day in CIVIC_TIMEZONE (default Asia/Seoul), ISO 8601."""
+    return show_time(ts)[:10] if ts else "-"
 
 
 # -- policy --------------------------------------------------------------------------------
@@ -213,6 +214,9 @@ def _batches(
     return results
 
 
+SHOWN_SKIPS = 5
+
+
 def _batch_command(cli: CliContext, path: str, file: Path, columns: tuple[str, ...], key: str, done: str) -> None:
     """Rows of a CSV, signed by --as in batches of 256 and posted to PATH; then what was done and skipped."""
     rows = _read_rows(file, columns)
@@ -221,9 +225,19 @@ def _batch_command(cli: CliContext, path: str, file: Path, columns: tuple[str, .
     if cli.as_json:
         return emit_json(results)
     count = sum(r[f"{done}_count"] for r in results)
-    note(f"[green]{done}[/] {count} of {len(rows)} in {len(results)} transaction(s); skipped {len(skipped)}")
+    sent = sum(1 for r in results if r.get("tx_hash"))
+    reasons: dict[str, int] = {}
     for s in skipped:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    note(
+        f"[green]{done}[/] {count} of {len(rows)} in {sent} transaction(s); skipped {len(skipped)}"
+        + (f" ({why})" if why else "")
+    )
+    for s in skipped[:SHOWN_SKIPS]:  # a few examples; --json lists every row
         note(f"  skipped {s['account']}{' ref ' + str(s['ref']) if s.get('ref') is not None else ''}: {s['reason']}")
+    if len(skipped) > SHOWN_SKIPS:
+        note(f"  … and {len(skipped) - SHOWN_SKIPS} more (--json lists every row)")
 
 
 @app.command("award-batch", uses=("signer", "api", "json"))
@@ -232,7 +246,14 @@ def award_batch(
     program_id: Annotated[int, typer.Argument(help="Program id.")],
     file: Annotated[Path, typer.Argument(help="CSV with columns account,amount,ref.")],
 ) -> None:
-    """Award many points from a CSV, 256 per signed batch; duplicates and non-citizens are skipped."""
+    """Award many points from a CSV, 256 per signed batch; duplicates and non-citizens are skipped.
+
+    Examples:
+
+      printf 'account,amount,ref\\nalice,3000,1\\n' > eco.csv
+
+      civic-ledger mileage award-batch 1 eco.csv --as eco
+    """
     path = f"/mileage/programs/{program_id}/awards/batch"
     _batch_command(cli, path, file, ("account", "amount", "ref"), "awards", "awarded")
 
@@ -318,13 +339,27 @@ def merchant_deactivate(
 def merchant_settle(
     cli: CliContext,
     merchant_id: Annotated[int, typer.Argument(help="Merchant id.")],
-    period: Annotated[int, typer.Option("--period", min=0, help="Period label, e.g. the epoch or 202611.")],
+    period: Annotated[
+        int | None, typer.Option("--period", min=0, help="Period label, e.g. the epoch (settles all unsettled).")
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option("--month", help="YYYY-MM: settle what was redeemed in that month, Seoul time (label YYYYMM)."),
+    ] = None,
     amount: Annotated[int | None, typer.Option("--amount", min=1, help="Points (default: all unsettled).")] = None,
 ) -> None:
-    """Settle a merchant's redeemed points (treasury)."""
-    s = cli.client.post(
-        f"/mileage/merchants/{merchant_id}/settlements", {"period": period, "amount": amount}, token=cli.session()
-    )
+    """Settle a merchant's redeemed points (treasury).
+
+    Examples:
+
+      civic-ledger mileage merchant settle 1 --month 2026-11 --as city-admin
+
+      civic-ledger mileage merchant settle 1 --period 7 --amount 500 --as city-admin
+    """
+    if period is None and month is None:
+        raise InvalidInput("give --month YYYY-MM (what was redeemed that month) or --period LABEL")
+    body = {"period": period, "month": month, "amount": amount}
+    s = cli.client.post(f"/mileage/merchants/{merchant_id}/settlements", body, token=cli.session())
     if cli.as_json:
         return emit_json(s)
     note(

@@ -98,6 +98,12 @@ CREATE TABLE mileage_statement_lines (
     PRIMARY KEY (citizen_id, block, log_index, i)
 ) WITHOUT ROWID;
 CREATE INDEX mileage_statement_lines_by_block ON mileage_statement_lines (block);
+CREATE TABLE mileage_statement_lots (
+    citizen_id INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (citizen_id, epoch)
+) WITHOUT ROWID;
 """
 
 MERCHANTS_SCHEMA = """
@@ -270,16 +276,43 @@ def _apply_statements(conn: sqlite3.Connection, e: Event) -> None:
                 for i, cid, pid, amount, kind, ref in _credits(e)
             ],
         )
+        for _i, cid, _pid, amount, _kind, _ref in _credits(e):
+            _lot(conn, cid, epoch, amount)
     elif e.event == "PointsExpired":
-        line = (int(a["citizenId"]), *where, 0, e.tx_hash, "expiry", int(a["epoch"]), -int(a["amount"]))
+        cid, epoch, amount = int(a["citizenId"]), int(a["epoch"]), int(a["amount"])
+        line = (cid, *where, 0, e.tx_hash, "expiry", epoch, -amount)
         conn.execute(_LINE, (*line, None, None, None, None))
+        _lot(conn, cid, epoch, -amount)
     elif e.event == "PointsRedeemed":
-        line = (int(a["citizenId"]), *where, 0, e.tx_hash, "redemption", int(a["epoch"]), -int(a["amount"]))
-        conn.execute(_LINE, (*line, None, int(a["merchantId"]), None, str(a["orderRef"]).lower()))
+        # One line per epoch the points came from (oldest first, as the contract spends them), not
+        # the epoch of the redemption; expired epochs were written off by PointsExpired just before.
+        cid, left = int(a["citizenId"]), int(a["amount"])
+        lots = conn.execute(
+            "SELECT epoch, amount FROM mileage_statement_lots WHERE citizen_id = ? AND amount > 0 ORDER BY epoch",
+            (cid,),
+        ).fetchall()
+        parts: list[tuple[int, int]] = []
+        for epoch, available in lots:
+            take = min(int(available), left)
+            if take:
+                parts.append((int(epoch), take))
+                left -= take
+            if not left:
+                break
+        if left:  # the index saw fewer credits than the chain spent (never on a full index): keep the total
+            parts.append((int(a["epoch"]), left))
+        for i, (epoch, take) in enumerate(parts):
+            line = (cid, *where, i, e.tx_hash, "redemption", epoch, -take)
+            conn.execute(_LINE, (*line, None, int(a["merchantId"]), None, str(a["orderRef"]).lower()))
+            _lot(conn, cid, epoch, -take)
 
 
-def _rollback_statements(conn: sqlite3.Connection, block: int) -> None:
-    conn.execute("DELETE FROM mileage_statement_lines WHERE block > ?", (block,))
+def _lot(conn: sqlite3.Connection, cid: int, epoch: int, amount: int) -> None:
+    conn.execute(
+        "INSERT INTO mileage_statement_lots (citizen_id, epoch, amount) VALUES (?, ?, ?) "
+        "ON CONFLICT (citizen_id, epoch) DO UPDATE SET amount = amount + excluded.amount",
+        (cid, epoch, amount),
+    )
 
 
 # -- merchants --------------------------------------------------------------------------------
@@ -328,9 +361,9 @@ STATEMENTS = Projection(
     name="mileage_statements",
     consumes=frozenset((CONTRACT, n) for n in (*_CREDITS, "PointsExpired", "PointsRedeemed")),
     schema=STATEMENTS_SCHEMA,
-    tables=("mileage_statement_lines",),
+    tables=("mileage_statement_lines", "mileage_statement_lots"),
     apply=_apply_statements,
-    rollback=_rollback_statements,
+    version=2,  # 2: redemption lines name the epochs the points came from (reset and replay on a reorg)
 )
 MERCHANTS = Projection(
     name="mileage_merchants",

@@ -5,7 +5,6 @@ Registered on the ``mileage`` group by :mod:`civic_ledger.mileage.cli`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +20,15 @@ from civic_ledger.clikit import (
     note,
     say,
 )
+from civic_ledger.clikit.times import show_time
 
 report_app = Group(help="Liability, merchant redemptions and citizen statements (table or CSV).")
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write the report as CSV to this file ('-' = stdout).")]
 
 
 def _day(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    """The day in CIVIC_TIMEZONE (default Asia/Seoul), ISO 8601."""
+    return show_time(ts)[:10] if ts else "-"
 
 
 def _csv_text(client: ApiClient, path: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
@@ -190,8 +190,28 @@ class MerchantOut(Tx):
 
 
 class SettlementCreate(BaseModel):
-    period: int = Field(ge=0, le=U32, description="Period label, e.g. the epoch number or 202611.")
+    period: int | None = Field(
+        None, ge=0, le=U32, description="Period label, e.g. the epoch number or 202611 (default: from `month`)."
+    )
+    month: str | None = Field(
+        None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        examples=["2026-11"],
+        description="Settle what was redeemed in this calendar month (Seoul time) and not settled for it yet; "
+        "the period label is then YYYYMM. Without it, `amount` or everything unsettled is settled.",
+    )
     amount: int | None = Field(None, ge=1, le=UINT256_MAX, description="Points to settle; default: all unsettled.")
+
+    @model_validator(mode="after")
+    def _period_given(self) -> SettlementCreate:
+        if self.month is not None:
+            label = int(self.month.replace("-", ""))
+            if self.period not in (None, label):
+                raise ValueError(f"period {self.period} does not match month {self.month} (its label is {label})")
+            self.period = label
+        elif self.period is None:
+            raise ValueError("give `period` (a label) or `month` (YYYY-MM)")
+        return self
 
 
 class SettlementOut(Tx):

@@ -55,6 +55,7 @@ from civic_ledger.mileage.reads import (
     policy,
     program,
     programs,
+    snapshot,
     statement,
     statement_of,
     to_csv,
@@ -260,7 +261,16 @@ def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> 
     message = _batch_message(program_id, body.awards, body.deadline)
     typed = typed_message(platform, "AwardBatch", message)
     typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
-    fn = mileage(platform).functions.awardBatch(program_id, message["awards"], body.deadline, _sig(body.signature))
+    contract = mileage(platform)
+    done = [_read(platform, contract.functions.isAwarded(program_id, item.ref)) for item in body.awards]
+    if body.awards and all(done):  # a re-run: nothing to credit, so no transaction and no gas
+        return AwardBatchOut(
+            program_id=program_id,
+            awarded_count=0,
+            credited=[],
+            skipped=[SkippedOut(account=i.account, ref=i.ref, reason="Duplicate") for i in body.awards],
+        )
+    fn = contract.functions.awardBatch(program_id, message["awards"], body.deadline, _sig(body.signature))
     receipt = _relay(platform, fn)
     credited: list[CreditedOut] = []
     epoch = None
@@ -330,12 +340,59 @@ def deactivate_merchant(platform: Platform, merchant_id: int) -> MerchantOut:
     return merchant(platform, merchant_id, block=receipt.block_number).model_copy(update=_tx(receipt))
 
 
+def month_of(period: int) -> tuple[int, int] | None:
+    """``202611`` → (2026, 11); any other label → None."""
+    year, month = divmod(period, 100)
+    return (year, month) if 1900 <= year <= 9999 and 1 <= month <= 12 else None
+
+
+def redeemed_in_month(platform: Platform, merchant_id: int, year: int, month: int) -> int:
+    """Points redeemed at the merchant in that calendar month, Seoul time (from the index and
+    the blocks' timestamps), less what was settled for that period before."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    seoul = ZoneInfo("Asia/Seoul")
+    start = int(datetime(year, month, 1, tzinfo=seoul).timestamp())
+    end = int(datetime(year + month // 12, month % 12 + 1, 1, tzinfo=seoul).timestamp())
+    with snapshot(platform) as (conn, _):
+        rows = conn.execute(
+            "SELECT block, -SUM(amount) FROM mileage_statement_lines WHERE merchant_id = ? AND kind = 'redemption' "
+            "GROUP BY block",
+            (merchant_id,),
+        ).fetchall()
+        settled = conn.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM mileage_settlements WHERE merchant_id = ? AND period = ?",
+            (merchant_id, year * 100 + month),
+        ).fetchone()[0]
+    total = 0
+    for block, points in rows:
+        at = int(platform.chain.w3.eth.get_block(int(block))["timestamp"])
+        if start <= at < end:
+            total += int(points)
+    return max(0, total - int(settled))
+
+
 def settle(platform: Platform, merchant_id: int, body: SettlementCreate) -> SettlementOut:
+    """Without an amount: ``month`` settles what was redeemed in that month (Seoul time) and not
+    settled for it yet; a bare period label settles everything unsettled."""
     current = merchant(platform, merchant_id)
-    amount = body.amount if body.amount is not None else current.unsettled
+    month = month_of(int(body.period or 0)) if body.month is not None else None
+    if body.amount is not None:
+        amount = body.amount
+    elif month is not None:
+        amount = min(current.unsettled, redeemed_in_month(platform, merchant_id, *month))
+        if amount == 0:
+            raise InvalidInput(
+                f"merchant {merchant_id} has nothing to settle for {month[0]}-{month[1]:02d}: no unsettled "
+                "redemptions in that month (Seoul time)",
+                code="nothing_to_settle",
+            )
+    else:
+        amount = current.unsettled
     if amount == 0:
         raise InvalidInput(f"merchant {merchant_id} has nothing to settle", code="nothing_to_settle")
-    receipt = _relay(platform, mileage(platform).functions.settleMerchant(merchant_id, body.period, amount))
+    receipt = _relay(platform, mileage(platform).functions.settleMerchant(merchant_id, int(body.period or 0), amount))
     (e,) = _events(platform, "MerchantSettled", receipt)
     return SettlementOut(
         merchant_id=merchant_id,

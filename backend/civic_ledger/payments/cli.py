@@ -25,6 +25,8 @@ from civic_ledger.clikit import (
     say,
     sign_typed_data,
 )
+from civic_ledger.clikit.exports import OutOpt, export
+from civic_ledger.clikit.times import show_time
 from civic_ledger.errors import InvalidInput
 from civic_ledger.payments.actions import GROUND_CODES, GROUNDS, PURPOSE_CODES, PURPOSES, ROLES
 
@@ -102,14 +104,20 @@ def _fmt(key: str, value: Any) -> str:
     if key in ("lines",) and isinstance(value, int):
         return "{" + ",".join(str(i) for i in range(value.bit_length()) if value >> i & 1) + "}"
     if key in ("due", "paidAt") and isinstance(value, int) and value:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return show_time(value)
     if isinstance(value, int) and value >= 2**200:
         return "unlimited"
     if isinstance(value, int) and value >= 10_000:
         return f"{value:,}"
     return str(value)
+
+
+def _won(text: str, what: str) -> int:
+    """Whole won: digits (``1,200,000`` and ``1_200_000`` allowed); anything else is one clear error."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned.isdigit():
+        raise InvalidInput(f"{what} must be whole won (digits, e.g. 45000000), got {text!r}")
+    return int(cleaned)
 
 
 def _participants(
@@ -118,7 +126,14 @@ def _participants(
     out: list[dict[str, Any]] = []
     for spec, role in [(s, "subcontractor") for s in subs] + [(s, "supplier") for s in suppliers]:
         account, _, amount = spec.partition("=")
-        out.append({"account": _addr(account, data_dir), "role": role, "contract_amount": int(amount or 0)})
+        option = "--sub" if role == "subcontractor" else "--supplier"
+        out.append(
+            {
+                "account": _addr(account, data_dir),
+                "role": role,
+                "contract_amount": _won(amount or "0", f"{option} {spec!r}: the contract amount"),
+            }
+        )
     for spec in workers:
         account, sep, employer = spec.partition("@")
         if not sep:
@@ -186,7 +201,13 @@ def register(
         list[str], typer.Option("--worker", help="Worker ADDRESS@EMPLOYER (repeatable; an active citizen).")
     ] = [],  # noqa: B006
 ) -> None:
-    """Register a public works project (signed by the client department)."""
+    """Register a public works project (signed by the client department).
+
+    Examples:
+
+      civic-ledger payments register --as dept --prime prime --amount 1200000000 --ref "contract 2026-041" \\
+          --sub sub=300000000 --supplier supplier=80000000 --worker w1@sub
+    """
     body = {
         "project_ref": _hash32(ref),
         "prime": cli.address(prime),
@@ -266,9 +287,8 @@ def _lines(specs: list[str], lines_file: Path | None, data_dir: Path | None) -> 
         if len(r) < 3:
             raise InvalidInput(f"line {':'.join(r)!r}: use PAYEE:PURPOSE:AMOUNT[:EVIDENCE]")
         evidence = r[3] if len(r) > 3 and r[3] else f"{r[0]}:{r[1]}:{r[2]}"
-        out.append(
-            {"payee": _addr(r[0], data_dir), "purpose": r[1], "amount": int(r[2]), "evidence": _hash32(evidence)}
-        )
+        amount = _won(r[2], f"line {':'.join(r)!r}: AMOUNT")
+        out.append({"payee": _addr(r[0], data_dir), "purpose": r[1], "amount": amount, "evidence": _hash32(evidence)})
     if not out:
         raise InvalidInput("give at least one --line or a --lines file")
     return out
@@ -283,7 +303,15 @@ def submit_claim(
     ] = [],  # noqa: B006
     lines_file: Annotated[Path | None, typer.Option("--lines", help="CSV file: payee,purpose,amount,evidence.")] = None,
 ) -> None:
-    """Submit a claim of payment lines (prime-signed)."""
+    """Submit a claim of payment lines (prime-signed).
+
+    Examples:
+
+      civic-ledger payments submit-claim 1 --as prime --line w1:labour:2400000:timesheet-w1 \\
+          --line sub:subcontract:45,000,000:invoice-0001
+
+      civic-ledger payments submit-claim 1 --as prime --lines lines.csv   # payee,purpose,amount,evidence
+    """
     _act(
         cli,
         f"/payments/projects/{project}/claims",
@@ -342,19 +370,27 @@ def withdraw(
 # -- reads -------------------------------------------------------------------------------------
 
 
+BUCKET_COLUMNS = ("project_id", "purpose", "funded", "paid", "refunded", "balance")
+LINE_COLUMNS = (
+    "claim_id", "project_id", "index", "payee", "purpose", "amount", "evidence", "confirmer", "confirmed", "paid",
+    "interest_if_paid_now",
+)  # fmt: skip
+
+
 @app.command(uses=("api", "json"))
 def project(
     cli: CliContext,
     project_id: Annotated[int, typer.Argument(help="Project id.")],
+    out: OutOpt = None,
 ) -> None:
-    """Show a project: parties, participants and purpose buckets."""
+    """Show a project: parties, participants and purpose buckets (--out: the buckets as CSV, or all as JSON)."""
     p = cli.client.get(f"/payments/projects/{project_id}")
-    cli.show(
-        p,
-        lambda p: say(
-            f"project [bold]{p['project_id']}[/] · client {p['client']} · prime {p['prime']} · "
-            f"{p['claim_count']} claim(s){' · [red]closed[/]' if p['closed'] else ''}"
-        ),
+    export(out, p, BUCKET_COLUMNS, [{"project_id": project_id, **b} for b in p["buckets"]])
+    if cli.as_json:  # JSON only: the tables below are for people
+        return emit_json(p)
+    say(
+        f"project [bold]{p['project_id']}[/] · client {p['client']} · prime {p['prime']} · "
+        f"{p['claim_count']} claim(s){' · [red]closed[/]' if p['closed'] else ''}"
     )
     b = Table(title="buckets (won)")
     for col in ("purpose", "funded", "paid", "refunded", "balance"):
@@ -376,16 +412,18 @@ def project(
 def claim(
     cli: CliContext,
     claim_id: Annotated[int, typer.Argument(help="Claim id.")],
+    out: OutOpt = None,
 ) -> None:
     """Show a claim: each line's payee, purpose, amount, confirmation and payment."""
     cl = cli.client.get(f"/payments/claims/{claim_id}")
-    cli.show(
-        cl,
-        lambda cl: say(
-            f"claim [bold]{cl['claim_id']}[/] of project {cl['project_id']} · total {cl['total']:,} won · "
-            f"approved {'yes' if cl['approved_at'] else 'no'} · subcontract due {_fmt('due', cl['subcontract_due'] or 0) if cl['subcontract_due'] else '-'} · "
-            f"{'settled' if cl['settled'] else 'open'}"
-        ),
+    export(out, cl, LINE_COLUMNS, [{"claim_id": claim_id, "project_id": cl["project_id"], **ln} for ln in cl["lines"]])
+    if cli.as_json:  # JSON only: the table below is for people
+        return emit_json(cl)
+    due = _fmt("due", cl["subcontract_due"] or 0) if cl["subcontract_due"] else "-"
+    say(
+        f"claim [bold]{cl['claim_id']}[/] of project {cl['project_id']} · total {cl['total']:,} won · "
+        f"approved {'yes' if cl['approved_at'] else 'no'} · subcontract due {due} · "
+        f"{'settled' if cl['settled'] else 'open'}"
     )
     t = Table()
     for col in ("#", "payee", "purpose", "amount", "confirmer", "confirmed", "paid", "late interest now"):

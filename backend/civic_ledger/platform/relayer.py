@@ -7,6 +7,8 @@
   the revert data, which is decoded into a domain exception (:class:`ContractError`) against the
   ABI of the contract that was called (errors shared by several contracts name the right one).
 - ``simulate=True`` runs the call first and raises without spending gas when it would revert.
+- :attr:`Relayer.observers` hear of every transaction (sent, mined, reverted) as a
+  :class:`TxObservation`: the metrics and the transaction log (``api/observability.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +43,17 @@ class Receipt:
     raw: Any
 
 
+@dataclass(frozen=True)
+class TxObservation:
+    """What an observer hears: ``sent`` (accepted by the node), ``mined`` or ``reverted``."""
+
+    outcome: str
+    tx: dict[str, Any]
+    tx_hash: str
+    gas_used: int | None = None
+    block_number: int | None = None
+
+
 class Relayer:
     def __init__(
         self,
@@ -60,6 +73,23 @@ class Relayer:
         self._lock = threading.Lock()
         self._nonce: int | None = None
         self._fee: tuple[float, int] | None = None  # (fetched at, max fee per gas)
+        self.observers: list[Callable[[TxObservation], None]] = []
+        self.in_flight = 0  # transactions waiting for the nonce lock or for their receipt here
+        self._count_lock = threading.Lock()
+
+    def _count(self, n: int) -> None:
+        with self._count_lock:
+            self.in_flight += n
+
+    def observe(self, event: TxObservation) -> None:
+        """Tell every observer; an observer's failure never fails the transaction."""
+        for observer in self.observers:
+            with suppress(Exception):  # metrics and logs must never break a write
+                observer(event)
+
+    def observe_mined(self, tx: dict[str, Any], tx_hash: str, block_number: int, gas_used: int, ok: bool) -> None:
+        """For callers of :meth:`submit` that read receipts themselves (the ballot relay)."""
+        self.observe(TxObservation("mined" if ok else "reverted", tx, tx_hash, gas_used, block_number))
 
     # -- fees and nonces -----------------------------------------------------------------
 
@@ -120,6 +150,8 @@ class Relayer:
                     raise TransactionFailed(f"the node refused the transaction: {_first_line(exc)}") from None
                 self._nonce = int(full["nonce"]) + 1
                 sent.append((HexBytes(tx_hash).to_0x_hex(), full))
+        for tx_hash_hex, full in sent:
+            self.observe(TxObservation("sent", full, tx_hash_hex))
         return sent
 
     def _wait(self, tx_hash: str) -> Any:
@@ -139,11 +171,11 @@ class Relayer:
 
     def _check(self, receipt: Any, tx: dict[str, Any]) -> Receipt:
         tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+        block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        self.observe_mined(tx, tx_hash, block, gas_used, receipt["status"] == 1)
         if receipt["status"] == 1:
-            return Receipt(
-                tx_hash, int(receipt["blockNumber"]), int(receipt["gasUsed"]), list(receipt["logs"]), receipt
-            )
-        raise self._explain_failure(tx, int(receipt["blockNumber"]), tx_hash)
+            return Receipt(tx_hash, block, gas_used, list(receipt["logs"]), receipt)
+        raise self._explain_failure(tx, block, tx_hash)
 
     def _explain_failure(self, tx: dict[str, Any], block_number: int, tx_hash: str) -> CivicLedgerError:
         tester = self.chain.tester
@@ -216,7 +248,12 @@ class Relayer:
             for fn in fns:
                 self.simulate(fn)
         txs = [{"to": fn.address, "data": fn._encode_transaction_data(), "gas": gas or self.gas} for fn in fns]
-        sent = self._submit(txs)
+        self._count(len(txs))
+        try:
+            sent = self._submit(txs)
+        except BaseException:
+            self._count(-len(txs))
+            raise
         results: list[Receipt] = []
         failure: CivicLedgerError | None = None
         for tx_hash, tx in sent:
@@ -224,6 +261,8 @@ class Relayer:
                 results.append(self._check(self._wait(tx_hash), tx))
             except CivicLedgerError as exc:
                 failure = failure or exc
+            finally:
+                self._count(-1)
         if failure is not None:
             raise failure
         return results
