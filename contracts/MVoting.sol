@@ -9,6 +9,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
+import {IEncryptedTally} from "./interfaces/IEncryptedTally.sol";
 import {IMVoting} from "./interfaces/IMVoting.sol";
 
 /// @title M-Voting (엠보팅)
@@ -20,7 +21,8 @@ import {IMVoting} from "./interfaces/IMVoting.sol";
 /// public poll: the encoded choice (kept to undo it on replacement); for a ranked choice that
 ///   does not fit 32 bits (more than 4 ranks) data is 0 and the choice sits in `_wideChoices`;
 /// sealed poll: 0 before reveal, 1 after; `_seals` holds `keccak256(abi.encode(commitment, voter))`
-///   (binds the commitment to the casting address, so a copied commitment can not be revealed).
+///   (binds the commitment to the casting address, so a copied commitment can not be revealed);
+/// encrypted poll: 0 (the ciphertexts and the encrypted tally live in the EncryptedTally contract).
 /// Tallies are uint32 lanes, eight per word: option `i` sits in word `i / 8`, bits `32 * (i % 8)`.
 contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
     /// @notice Agencies allowed to create polls (checked on the signer, not on msg.sender).
@@ -46,6 +48,7 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
     uint256 private constant _REVEALED = 1 << 32;
 
     ICitizenRegistry private immutable _registry;
+    IEncryptedTally private _encrypted;
 
     uint256 private _pollCount;
     mapping(uint256 pollId => Poll) private _polls;
@@ -108,6 +111,7 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
     /// @inheritdoc IMVoting
     function finalize(uint256 pollId) external returns (uint32[] memory counts) {
         Poll storage p = _pollOrRevert(pollId);
+        if (p.secrecy == Secrecy.Encrypted) revert MVotingEncryptedResult(pollId, address(_encrypted));
         uint64 endsAt = p.secrecy == Secrecy.Sealed ? p.revealEndsAt : p.closesAt;
         if (block.timestamp < endsAt) revert MVotingPollNotEnded(pollId, endsAt);
         if (p.finalized) revert MVotingAlreadyFinalized(pollId);
@@ -116,12 +120,81 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         emit PollFinalized(pollId, counts, p.ballots, p.counted);
     }
 
+    /// @inheritdoc IMVoting
+    function finalizeEncrypted(uint256 pollId, uint32[] calldata counts) external {
+        if (msg.sender != address(_encrypted)) revert MVotingNotEncryptedTally(msg.sender);
+        Poll storage p = _pollOrRevert(pollId);
+        if (block.timestamp < p.closesAt) revert MVotingPollNotEnded(pollId, p.closesAt);
+        if (p.finalized) revert MVotingAlreadyFinalized(pollId);
+        p.finalized = true;
+        uint256[4] storage lanes = _tally[pollId];
+        for (uint256 i; i < counts.length; ++i) {
+            _bump(lanes, i, counts[i], true);
+        }
+        emit PollFinalized(pollId, counts, p.ballots, p.counted);
+    }
+
+    /// @inheritdoc IMVoting
+    function setEncryptedTally(IEncryptedTally tally) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_encrypted) != address(0)) revert MVotingEncryptedTallyAlreadySet(address(_encrypted));
+        if (address(tally) == address(0)) revert MVotingZeroAddress();
+        _encrypted = tally;
+        emit EncryptedTallySet(address(tally));
+    }
+
+    /// @inheritdoc IMVoting
+    function encryptedTally() external view returns (address) {
+        return address(_encrypted);
+    }
+
     // ---------------------------------------------------------------- ballots
+
+    /// @inheritdoc IMVoting
+    function castEncrypted(BallotInput calldata ballot, IEncryptedTally.EncryptedBallot calldata encrypted) external {
+        Config memory c = _config(ballot.pollId);
+        (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkEncrypted(ballot, encrypted, c);
+        if (reason != Reason.None) _revertBallot(reason, ballot, c, key, record);
+        _castEncrypted(ballot, encrypted, key, record, digest);
+    }
+
+    /// @inheritdoc IMVoting
+    function castEncryptedBatch(
+        BallotInput[] calldata ballots,
+        IEncryptedTally.EncryptedBallot[] calldata encrypted
+    ) external returns (uint256 accepted) {
+        uint256 n = ballots.length;
+        if (encrypted.length != n) revert MVotingBatchMismatch(n, encrypted.length);
+        // Loaded by _config on the first entry (i == 0) before any read.
+        // slither-disable-next-line uninitialized-local
+        Config memory c;
+        for (uint256 i; i < n; ++i) {
+            BallotInput calldata b = ballots[i];
+            if (i == 0 || b.pollId != c.pollId) c = _config(b.pollId);
+            (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkEncrypted(b, encrypted[i], c);
+            if (reason == Reason.None) {
+                _castEncrypted(b, encrypted[i], key, record, digest);
+                unchecked {
+                    ++accepted;
+                }
+            } else {
+                emit BallotRejected(b.pollId, b.voter, digest, uint8(reason));
+            }
+        }
+    }
+
+    /// @inheritdoc IMVoting
+    function checkEncryptedBallot(BallotInput calldata ballot, IEncryptedTally.EncryptedBallot calldata encrypted)
+        external
+        view
+        returns (Reason reason, uint256 citizenId, bytes32 ballotHash)
+    {
+        (reason, citizenId,, ballotHash) = _checkEncrypted(ballot, encrypted, _config(ballot.pollId));
+    }
 
     /// @inheritdoc IMVoting
     function cast(BallotInput calldata ballot) external {
         Config memory c = _config(ballot.pollId);
-        (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkBallot(ballot, c);
+        (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkPlain(ballot, c);
         if (reason != Reason.None) _revertBallot(reason, ballot, c, key, record);
         _castBallot(ballot, c, key, record, digest);
     }
@@ -135,7 +208,7 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         for (uint256 i; i < n; ++i) {
             BallotInput calldata b = ballots[i];
             if (i == 0 || b.pollId != c.pollId) c = _config(b.pollId);
-            (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkBallot(b, c);
+            (Reason reason, uint256 key, uint256 record, bytes32 digest) = _checkPlain(b, c);
             if (reason == Reason.None) {
                 _castBallot(b, c, key, record, digest);
                 unchecked {
@@ -184,7 +257,7 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         view
         returns (Reason reason, uint256 citizenId, bytes32 ballotHash)
     {
-        (reason, citizenId,, ballotHash) = _checkBallot(ballot, _config(ballot.pollId));
+        (reason, citizenId,, ballotHash) = _checkPlain(ballot, _config(ballot.pollId));
     }
 
     /// @inheritdoc IMVoting
@@ -200,9 +273,10 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
     /// @inheritdoc IMVoting
     function tallyOf(uint256 pollId) external view returns (uint32[] memory counts, uint32 counted) {
         Poll storage p = _pollOrRevert(pollId);
-        if (p.secrecy == Secrecy.Sealed && block.timestamp < p.closesAt) {
-            revert MVotingTallySealed(pollId, p.closesAt);
-        }
+        if (
+            (p.secrecy == Secrecy.Sealed && block.timestamp < p.closesAt)
+                || (p.secrecy == Secrecy.Encrypted && !p.finalized)
+        ) revert MVotingTallySealed(pollId, p.closesAt);
         return (_counts(pollId, p.numOptions), p.counted);
     }
 
@@ -270,7 +344,7 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         if (block.timestamp < c.opensAt) return (Reason.NotOpen, 0, 0, digest);
         if (block.timestamp >= c.closesAt) return (Reason.Closed, 0, 0, digest);
         if (block.timestamp > b.deadline) return (Reason.Expired, 0, 0, digest);
-        if (c.secrecy == Secrecy.Sealed) {
+        if (c.secrecy != Secrecy.Public) {
             if (b.choice != 0 || b.commitment == 0) return (Reason.InvalidCommitment, 0, 0, digest);
         } else {
             if (b.commitment != 0) return (Reason.InvalidCommitment, 0, 0, digest);
@@ -285,6 +359,54 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         record = _recordOf(b.pollId, key);
         if (b.version <= uint32(record)) return (Reason.Replayed, key, record, digest);
         return (Reason.None, key, record, digest);
+    }
+
+    /// @dev `_checkBallot` for `cast`: an encrypted poll's ballot needs its ciphertexts (`castEncrypted`).
+    function _checkPlain(BallotInput calldata b, Config memory c)
+        internal
+        view
+        returns (Reason reason, uint256 key, uint256 record, bytes32 digest)
+    {
+        (reason, key, record, digest) = _checkBallot(b, c);
+        if (reason == Reason.None && c.secrecy == Secrecy.Encrypted) reason = Reason.InvalidProof;
+    }
+
+    /// @dev `_checkBallot`, then the commitment binding the ciphertexts and the proofs (last: the
+    /// dearest check).
+    function _checkEncrypted(BallotInput calldata b, IEncryptedTally.EncryptedBallot calldata e, Config memory c)
+        internal
+        view
+        returns (Reason reason, uint256 key, uint256 record, bytes32 digest)
+    {
+        (reason, key, record, digest) = _checkBallot(b, c);
+        if (reason != Reason.None) return (reason, key, record, digest);
+        if (c.secrecy != Secrecy.Encrypted) return (Reason.InvalidProof, key, record, digest);
+        if (b.commitment != keccak256(abi.encodePacked(e.ciphertexts, e.proofs))) {
+            return (Reason.InvalidCommitment, key, record, digest);
+        }
+        uint8 code = _encrypted.verifyBallot(
+            b.pollId, b.voter, key, uint8(c.ballotType), c.numOptions, c.maxChoices, e
+        );
+        if (code != 0) reason = code == uint8(Reason.NoElectionKey) ? Reason.NoElectionKey : Reason.InvalidProof;
+    }
+
+    /// @dev Writes an accepted encrypted ballot: record, counters, the encrypted tally, event.
+    function _castEncrypted(
+        BallotInput calldata b,
+        IEncryptedTally.EncryptedBallot calldata e,
+        uint256 key,
+        uint256 record,
+        bytes32 digest
+    ) internal {
+        uint256 pollId = b.pollId;
+        if (record == 0) {
+            Poll storage p = _polls[pollId];
+            ++p.ballots;
+            ++p.counted;
+        }
+        _writeRecord(pollId, key, b.version);
+        emit BallotCast(pollId, b.voter, key, digest, b.version, 0, b.commitment);
+        _encrypted.addBallot(pollId, key, b.voter, e);
     }
 
     /// @dev Eligibility of `b.voter` and the key the ballot is stored under.
@@ -358,6 +480,8 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         if (r == Reason.NotCitizen) revert MVotingNotCitizen(b.voter);
         if (r == Reason.Suspended) revert MVotingSuspended(b.voter, key);
         if (r == Reason.NotEligible) revert MVotingNotEligible(b.pollId, b.voter);
+        if (r == Reason.InvalidProof) revert MVotingInvalidProof(b.pollId, b.voter);
+        if (r == Reason.NoElectionKey) revert MVotingNoElectionKey(b.pollId);
         revert MVotingReplayed(b.pollId, key, b.version, uint32(record));
     }
 
@@ -516,6 +640,10 @@ contract MVoting is IMVoting, AccessControl, EIP712, Nonces {
         if (n < 2 || n > MAX_OPTIONS) revert MVotingInvalidOptions(n);
 
         bool sealed_ = params.secrecy == Secrecy.Sealed;
+        if (
+            params.secrecy == Secrecy.Encrypted
+                && (params.ballotType == BallotType.Ranked || address(_encrypted) == address(0))
+        ) revert MVotingUnsupportedSecrecy(params.secrecy, params.ballotType);
         if (
             params.closesAt <= params.opensAt || params.closesAt <= block.timestamp
                 || (sealed_ ? params.revealEndsAt <= params.closesAt : params.revealEndsAt != 0)

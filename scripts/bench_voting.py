@@ -17,6 +17,8 @@ Figures:
 - naive_fast_poll_ballots_per_s_anvil / speedup_vs_fast_poll_anvil: the naive loop again with
   receipts polled every 2 ms instead of web3's default 0.1 s (an honest second baseline: on
   anvil the default polling, not the chain, bounds the naive figure).
+- gas_per_encrypted_ballot_{2,4}_options, gas_decryption_share, client_encrypt_ms_4_options and
+  the other encrypted-poll figures: see scripts/bench_encrypted.py (BENCH_VOTING_ENCRYPTED=0 skips).
 """
 
 from __future__ import annotations
@@ -318,6 +320,11 @@ def run(json_out: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-voting-") as tmp:
         for kind in os.environ.get("BENCH_VOTING_CHAINS", "embedded,anvil").split(","):
             results.update(run_chain(kind, Path(tmp)))
+    if os.environ.get("BENCH_VOTING_ENCRYPTED", "1") != "0":  # encrypted polls (scripts/bench_encrypted.py)
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import bench_encrypted
+
+        results.update(bench_encrypted.run(json_out))
     return results
 
 

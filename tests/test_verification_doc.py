@@ -371,7 +371,7 @@ def test_manifest_is_as_documented(cred: Cred) -> None:
     assert int(rpc(cred, "eth_chainId", [])["result"], 16) == manifest["chain_id"]
     assert set(manifest["contracts"]) == {
         "Notary", "CitizenRegistry", "MVoting", "CredentialRegistry", "LaborRecords", "CivicMileage", "CivicWon",
-        "SubcontractPayments", "VehicleHistory",
+        "SubcontractPayments", "VehicleHistory", "EncryptedTally",
     }  # fmt: skip
     keys = {"address", "tx", "block", "gas_used", "code_hash", "creation_hash", "args", "compiler_version", "abi"}
     build = cred.env.platform.build

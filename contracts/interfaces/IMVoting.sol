@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IEncryptedTally} from "./IEncryptedTally.sol";
+
 /// @title M-Voting (엠보팅): polls, gasless signed ballots, on-chain tally
 /// @notice Agencies (POLL_ADMIN_ROLE) create polls by EIP-712 signature; citizens sign ballots
 /// with their own key; a relayer submits them in batches and pays the gas. The contract enforces
@@ -29,7 +31,12 @@ pragma solidity ^0.8.24;
 ///
 /// Time windows (half-open): voting `opensAt <= now < closesAt`; reveal (sealed polls)
 /// `closesAt <= now < revealEndsAt`; `finalize` from `closesAt` (public) or `revealEndsAt`
-/// (sealed).
+/// (sealed); an `Encrypted` poll is finalized by {IEncryptedTally-publishResult} from `closesAt`.
+///
+/// Encrypted polls (`Secrecy.Encrypted`, single choice or approval): the ballot's `choice` is 0
+/// and its `commitment` is `keccak256(abi.encodePacked(ciphertexts, proofs))` of the
+/// {IEncryptedTally-EncryptedBallot} relayed beside it with {castEncrypted}; the proofs are
+/// checked by the EncryptedTally contract, which also keeps the encrypted running tally.
 interface IMVoting {
     /// @notice How a ballot expresses preferences (see the encodings above).
     enum BallotType {
@@ -52,10 +59,12 @@ interface IMVoting {
     }
 
     /// @notice `Public`: choices are in the ballots and counted on cast. `Sealed`: ballots carry
-    /// only a commitment, choices are revealed and counted after close.
+    /// only a commitment, choices are revealed and counted after close. `Encrypted`: ballots are
+    /// threshold-ElGamal ciphertexts with validity proofs; only their sum is ever decrypted.
     enum Secrecy {
         Public,
-        Sealed
+        Sealed,
+        Encrypted
     }
 
     /// @notice Why a ballot or reveal was not accepted (`BallotRejected` / `RevealRejected`,
@@ -77,7 +86,10 @@ interface IMVoting {
         NotRevealable, // 12 MVotingNotRevealable (public poll, or outside the reveal window)
         NoBallot, // 13 MVotingNoBallot
         AlreadyRevealed, // 14 MVotingAlreadyRevealed
-        CommitmentMismatch // 15 MVotingCommitmentMismatch
+        CommitmentMismatch, // 15 MVotingCommitmentMismatch
+        InvalidProof, // 16 MVotingInvalidProof (an encrypted poll's ballot without valid ciphertexts
+        // and proofs, a wrong predecessor, or an encrypted ballot for another kind of poll)
+        NoElectionKey // 17 MVotingNoElectionKey (the trustees' DKG has not fixed the key)
     }
 
     /// @notice What an agency signs to create a poll (texts are hashed into the signed message,
@@ -91,6 +103,7 @@ interface IMVoting {
     /// @param opensAt first second of voting (may be in the past: opens at once)
     /// @param closesAt end of voting (exclusive), in the future
     /// @param revealEndsAt end of the reveal window (exclusive): > closesAt for Sealed, 0 for Public
+    /// and Encrypted
     /// @param eligibility who may vote
     /// @param districtMask bit `d` set = district code `d` (1..25) may vote; 0 = no district filter
     /// @param minBirthYear earliest birth year allowed (inclusive), 0 = no lower bound
@@ -211,6 +224,9 @@ interface IMVoting {
     /// @notice `revealBatch` skipped a reveal; `reason` is a `Reason`.
     event RevealRejected(uint256 indexed pollId, uint256 indexed citizenId, address voter, uint8 reason);
 
+    /// @notice The encrypted-tally contract was set (once) by the admin.
+    event EncryptedTallySet(address indexed tally);
+
     /// @notice The result was published: per-option counts (Borda points for ranked polls),
     /// voters holding a ballot and ballots counted.
     event PollFinalized(uint256 indexed pollId, uint32[] counts, uint32 ballots, uint32 counted);
@@ -285,9 +301,31 @@ interface IMVoting {
     /// @notice `finalize` already ran.
     /// @custom:http 409
     error MVotingAlreadyFinalized(uint256 pollId);
-    /// @notice A sealed poll's tally is not readable before `closesAt`.
+    /// @notice A sealed poll's tally is not readable before `closesAt`, an encrypted poll's before
+    /// its result is published.
     /// @custom:http 403
     error MVotingTallySealed(uint256 pollId, uint64 closesAt);
+    /// @notice The encrypted ballot's proofs do not verify (or its predecessor is not the stored one).
+    /// @custom:http 422
+    error MVotingInvalidProof(uint256 pollId, address voter);
+    /// @notice The poll's election key is not fixed yet (the trustees' DKG has not finished).
+    /// @custom:http 409
+    error MVotingNoElectionKey(uint256 pollId);
+    /// @notice Only the encrypted-tally contract may call this.
+    /// @custom:http 403
+    error MVotingNotEncryptedTally(address caller);
+    /// @notice The encrypted-tally contract is already set.
+    /// @custom:http 409
+    error MVotingEncryptedTallyAlreadySet(address tally);
+    /// @notice Encrypted polls need single-choice or approval ballots and an encrypted-tally contract.
+    /// @custom:http 422
+    error MVotingUnsupportedSecrecy(Secrecy secrecy, BallotType ballotType);
+    /// @notice An encrypted poll is finalized by the encrypted-tally contract's `publishResult`.
+    /// @custom:http 409
+    error MVotingEncryptedResult(uint256 pollId, address tally);
+    /// @notice `castEncryptedBatch` needs as many encrypted ballots as ballots.
+    /// @custom:http 422
+    error MVotingBatchMismatch(uint256 ballots, uint256 encrypted);
 
     /// @notice Creates a poll signed by `creator`, who must hold POLL_ADMIN_ROLE. Anyone may relay.
     /// @dev Signed message: `CreatePoll` (see CREATE_POLL_TYPEHASH), `question` and `options`
@@ -324,6 +362,34 @@ interface IMVoting {
     /// @return counts per-option counts (Borda points for ranked polls)
     function finalize(uint256 pollId) external returns (uint32[] memory counts);
 
+    /// @notice Casts one ballot of an encrypted poll with its ciphertexts and proofs (checked by the
+    /// encrypted-tally contract, which adds them to the encrypted tally); reverts with the custom
+    /// error of the first failed check. Anyone may relay.
+    function castEncrypted(BallotInput calldata ballot, IEncryptedTally.EncryptedBallot calldata encrypted) external;
+
+    /// @notice `castBatch` for encrypted polls: `encrypted[i]` goes with `ballots[i]`; an invalid
+    /// ballot is skipped with `BallotRejected`.
+    /// @return accepted number of ballots accepted
+    function castEncryptedBatch(
+        BallotInput[] calldata ballots,
+        IEncryptedTally.EncryptedBallot[] calldata encrypted
+    ) external returns (uint256 accepted);
+
+    /// @notice Publishes an encrypted poll's verified counts with `PollFinalized`. Encrypted tally only.
+    function finalizeEncrypted(uint256 pollId, uint32[] calldata counts) external;
+
+    /// @notice Sets the encrypted-tally contract, once. DEFAULT_ADMIN_ROLE only.
+    function setEncryptedTally(IEncryptedTally tally) external;
+
+    /// @notice The encrypted-tally contract (zero until set).
+    function encryptedTally() external view returns (address);
+
+    /// @notice What `castEncrypted` would do now, without writing.
+    function checkEncryptedBallot(BallotInput calldata ballot, IEncryptedTally.EncryptedBallot calldata encrypted)
+        external
+        view
+        returns (Reason reason, uint256 citizenId, bytes32 ballotHash);
+
     /// @notice What `cast` would do with `ballot` now, without writing.
     /// @return reason `Reason.None` when it would be accepted
     /// @return citizenId voter key (0 when it could not be determined)
@@ -340,7 +406,8 @@ interface IMVoting {
     function getPoll(uint256 pollId) external view returns (Poll memory);
 
     /// @notice Current per-option counts (Borda points for ranked polls) and ballots counted.
-    /// Reverts MVotingTallySealed for a sealed poll before `closesAt`.
+    /// Reverts MVotingTallySealed for a sealed poll before `closesAt` and for an encrypted poll
+    /// until its result is published.
     function tallyOf(uint256 pollId) external view returns (uint32[] memory counts, uint32 counted);
 
     /// @notice A voter's stored ballot: `version` 0 = none; `counted` = in the tally (always for a

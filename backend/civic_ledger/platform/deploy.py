@@ -46,6 +46,7 @@ CONTRACTS: list[ContractSpec] = [
     ContractSpec("Notary", lambda a, admin: [admin]),
     ContractSpec("CitizenRegistry", lambda a, admin: [admin]),
     ContractSpec("MVoting", lambda a, admin: [admin, a["CitizenRegistry"]]),
+    ContractSpec("EncryptedTally", lambda a, admin: [a["MVoting"]]),
     ContractSpec("CredentialRegistry", lambda a, admin: [admin]),
     ContractSpec("LaborRecords", lambda a, admin: [admin, a["CitizenRegistry"]]),
     ContractSpec("CivicMileage", lambda a, admin: [admin, a["CitizenRegistry"]]),

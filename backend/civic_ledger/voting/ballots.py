@@ -23,7 +23,7 @@ CONTRACT = "MVoting"
 MAX_OPTIONS = 32
 
 BALLOT_TYPES = ("single", "approval", "ranked")
-SECRECY = ("public", "sealed")
+SECRECY = ("public", "sealed", "encrypted")
 ELIGIBILITY = ("all_citizens", "districts", "age_band", "census")
 
 BALLOT_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
@@ -100,7 +100,8 @@ REASONS: tuple[Rejection, ...] = (
         11,
         "invalid_commitment",
         "MVotingInvalidCommitment",
-        "public ballots carry no commitment; sealed ballots carry a commitment and choice 0",
+        "public ballots carry no commitment; sealed and encrypted ballots carry a commitment and choice 0 "
+        "(encrypted: keccak256 of the packed ciphertexts and proofs)",
     ),
     Rejection(12, "not_revealable", "MVotingNotRevealable", "the poll is not sealed or is outside its reveal window"),
     Rejection(13, "no_ballot", "MVotingNoBallot", "no ballot is stored for this voter"),
@@ -111,6 +112,14 @@ REASONS: tuple[Rejection, ...] = (
         "MVotingCommitmentMismatch",
         "voter, choice and salt do not open the stored commitment",
     ),
+    Rejection(
+        16,
+        "invalid_proof",
+        "MVotingInvalidProof",
+        "the encrypted ballot's proofs do not verify (each option must encrypt 0 or 1 and their sum fit the "
+        "ballot type), or it is not an encrypted poll's ballot",
+    ),
+    Rejection(17, "no_election_key", "MVotingNoElectionKey", "the trustees have not fixed the poll's election key"),
 )
 
 

@@ -100,6 +100,12 @@ def ballot_typed_data(platform: Platform, poll_id: int, draft: BallotDraft) -> T
     """The Ballot typed data for ``draft.voter``: version = current + 1, deadline from chain time."""
     st = state(platform)
     p = _poll_state(platform, poll_id)
+    if p["secrecy"] == 2:
+        raise InvalidInput(
+            f"poll {poll_id} is encrypted: encrypt and prove the ballot on the voter's device and use "
+            f"/voting/polls/{poll_id}/encrypted-ballots/typed-data (or `civic-ledger voting vote`)",
+            code="MVotingInvalidProof",
+        )
     if p["secrecy"] == 1:
         if draft.commitment is None or _bytes32(draft.commitment) == ZERO32:
             raise InvalidInput(
@@ -328,7 +334,7 @@ def receipt(platform: Platform, ballot_hash: str) -> ReceiptOut:
     p = _poll_state(platform, entry.poll_id)
     version, counted = st.contract.functions.ballotOf(entry.poll_id, entry.citizen_id).call()
     current = int(version) == entry.version
-    sealed = p["secrecy"] == 1
+    sealed = p["secrecy"] != 0
     return ReceiptOut(
         **_receipt_base(entry).model_dump(),
         choice=None if sealed else str(entry.choice),

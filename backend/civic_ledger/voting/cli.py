@@ -33,6 +33,15 @@ from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import server_receipts
 
 app = Group(help="M-Voting: polls, signed ballots, results, receipts, recount.")
+
+
+def _add_trustee_commands() -> None:
+    from civic_ledger.voting.trustee_cli import app as trustee_app
+
+    app.add_typer(trustee_app, name="trustee", help="Encrypted polls: trustees' key generation and decryption.")
+
+
+_add_trustee_commands()
 PollArg = Annotated[int, typer.Argument(help="Poll id.")]
 
 
@@ -93,6 +102,16 @@ def create(
     ballot_type: Annotated[str, typer.Option("--type", help="single, approval or ranked.")] = "single",
     max_choices: Annotated[int | None, typer.Option(help="Approval/ranked: most options per ballot.")] = None,
     sealed: Annotated[bool, typer.Option("--sealed", help="Commit-reveal: no tally until close.")] = False,
+    encrypted: Annotated[
+        bool,
+        typer.Option(
+            "--encrypted",
+            help="Threshold-encrypted ballots: name trustees (`voting trustee name`) and run their DKG before it opens.",
+        ),
+    ] = False,
+    dkg_window: Annotated[
+        int, typer.Option(help="Encrypted, without --opens-at: seconds from now until it opens (the DKG window).")
+    ] = 600,
     duration: Annotated[int, typer.Option(help="Voting length in seconds.")] = 86_400,
     opens_at: Annotated[int | None, typer.Option(help="Start (Unix seconds); default now.")] = None,
     reveal_window: Annotated[int, typer.Option(help="Sealed: reveal window in seconds.")] = 86_400,
@@ -104,12 +123,16 @@ def create(
 ) -> None:
     """Create a poll, signed (--as) with a POLL_ADMIN agency keystore."""
     signer = cli.signer()
+    if sealed and encrypted:
+        fail("--sealed and --encrypted exclude each other")
+    if encrypted and opens_at is None:
+        opens_at = int(datetime.now(tz=UTC).timestamp()) + dkg_window
     draft: dict[str, Any] = {
         "question": question,
         "options": option,
         "ballot_type": ballot_type,
         "max_choices": max_choices,
-        "secrecy": "sealed" if sealed else "public",
+        "secrecy": "sealed" if sealed else ("encrypted" if encrypted else "public"),
         "duration_s": duration,
         "opens_at": opens_at,
         "reveal_window_s": reveal_window,
@@ -214,6 +237,8 @@ def vote(
     keystore = cli.keystore()
     signer = cli.signer(str(keystore))
     p = cli.client.get(f"/voting/polls/{poll}")
+    if p["secrecy"] == "encrypted":
+        return _vote_encrypted(cli, poll, p, signer, option)
     draft: dict[str, Any] = {"voter": signer.address}
     secret = None
     if p["secrecy"] == "sealed":
@@ -249,6 +274,28 @@ def vote(
     console.print(table)
     say(f"ballot and server receipt saved to {saved}")
     say(f"check it any time: civic-ledger voting receipt {rec['ballot_hash']}  (or --file {saved} --rpc-url URL)")
+
+
+def _vote_encrypted(cli: CliContext, poll: int, p: dict[str, Any], signer: Any, option: list[int]) -> None:
+    """Encrypt each counted option and prove the ballot valid here; only ciphertexts and proofs are sent."""
+    from civic_ledger.voting import elgamal
+    from civic_ledger.voting.encrypted_client import encrypted_vote
+
+    try:
+        rec = encrypted_vote(cli.client, poll, signer, option)
+    except elgamal.ProofError as exc:
+        fail(str(exc))
+    if cli.as_json:
+        return emit_json(rec)
+    chosen = ", ".join(p["options"][i]["text"] for i in option if 0 <= i < len(p["options"]))
+    say(
+        f"[green]encrypted ballot accepted[/] (version {rec['version']}{', replaces your previous ballot' if rec['replaced'] else ''}): "
+        f"{chosen} — encrypted on this machine; nobody can read it alone"
+    )
+    table = Table(show_header=False)
+    for k in ("ballot_hash", "tx_hash", "block_number", "citizen_id", "gas_used"):
+        table.add_row(k, str(rec[k]))
+    console.print(table)
 
 
 def _vote_direct(cli: CliContext, file: Path | None) -> None:
@@ -458,6 +505,14 @@ def recount(
     say(
         f"{result.ballots_seen} BallotCast logs → {result.ballots} voters; {result.reveals_seen} reveals; {result.counted} counted"
     )
+    if result.encrypted:
+        x = result.encrypted
+        say(
+            f"encrypted: {x['ballot_proofs_checked']} ballot proofs checked ({x['ballot_proofs_failed']} failed) · "
+            f"homomorphic sum {x['homomorphic_sum']} · {x['decryption_proofs_checked']} decryption proofs checked "
+            f"({x['decryption_proofs_failed']} failed) · threshold {x['threshold']} of {x['trustees']}"
+            + (f" · decrypted with trustees {x['decrypted_with_trustees']}" if "decrypted_with_trustees" in x else "")
+        )
     if result.checks:
         say(
             f"checks of {result.counted} counted ballots (current version of each voter; "

@@ -117,6 +117,12 @@ def poll_typed_data(platform: Platform, draft: PollDraft) -> TypedDataOut:
         reveal_ends_at = draft.reveal_ends_at if draft.reveal_ends_at is not None else closes_at + draft.reveal_window_s
     elif draft.reveal_ends_at:
         raise InvalidInput("reveal_ends_at is only for sealed polls")
+    if draft.secrecy == "encrypted" and (draft.opens_at is None or draft.opens_at <= now):
+        raise InvalidInput(
+            "an encrypted poll needs opens_at in the future: the trustees are named and run their key "
+            f"generation before the poll opens (chain time {now})",
+            details={"field": "opens_at"},
+        )
     for name, value in (("closes_at", closes_at), ("reveal_ends_at", reveal_ends_at)):
         if value > UINT64_MAX:
             raise InvalidInput(
@@ -273,6 +279,10 @@ def finalize(platform: Platform, poll_id: int) -> ResultsOut:
     p = _poll_state(platform, poll_id)
     if p["finalized"]:
         raise Conflict(f"poll {poll_id} is already finalized", code="MVotingAlreadyFinalized")
+    if p["secrecy"] == 2:
+        from civic_ledger.voting.encrypted import publish_result
+
+        return publish_result(platform, poll_id)
     ends_at = p["revealEndsAt"] if p["secrecy"] == 1 else p["closesAt"]
     now = chain_now(platform)
     if now < ends_at:
@@ -307,6 +317,13 @@ def results(platform: Platform, poll_id: int) -> ResultsOut:
             where.tx_hash,
         )
     else:
+        if secrecy == "encrypted":
+            raise Forbidden(
+                f"poll {poll_id} is encrypted: its tally is a ciphertext until t trustees decrypt it after close "
+                f"at {p['closesAt']} and the result is published",
+                code="MVotingTallySealed",
+                details={"closes_at": p["closesAt"], "chain_time": now},
+            )
         if secrecy == "sealed" and now < p["closesAt"]:
             raise Forbidden(
                 f"poll {poll_id} is sealed until close at {p['closesAt']} ({p['closesAt'] - now} s from now): "

@@ -133,6 +133,8 @@ class Recount:
     #: Per-ballot checks of the current ballots, by name (signature, eligibility, window).
     checks: dict[str, CheckReport] = field(default_factory=dict)
     transactions_read: int = 0  # distinct ballot transactions fetched for the checks
+    #: Encrypted polls: what was re-checked (ballot proofs, homomorphic sum, decryption proofs).
+    encrypted: dict[str, Any] = field(default_factory=dict)
 
     @property
     def checks_pass(self) -> bool:
@@ -176,6 +178,7 @@ def recount(
     from_block: int = 0,
     registry: Contract | None = None,
     chain_id: int | None = None,
+    tally_contract: Contract | None = None,
 ) -> Recount:
     """Recompute poll ``poll_id`` from logs; ``from_block``: where to look for its creation.
 
@@ -223,7 +226,18 @@ def recount(
     counts = [0] * num_options
     counted = 0
     reveals = 0
-    if secrecy == "public":
+    encrypted: dict[str, Any] = {}
+    if secrecy == "encrypted":
+        from civic_ledger.voting.recount_encrypted import recount_encrypted
+
+        if tally_contract is None:
+            problems.append("an encrypted poll needs the EncryptedTally contract of the trusted deployment")
+        else:
+            if to_checksum_address(contract.functions.encryptedTally().call()) != tally_contract.address:
+                problems.append(f"MVoting.encryptedTally() is not the trusted EncryptedTally {tally_contract.address}")
+            counts, encrypted = recount_encrypted(tally_contract, poll_id, poll, last, start, problems)
+        counted = len(last)
+    elif secrecy == "public":
         for b in last.values():
             if not enc.valid_choice(ballot_type, b.choice, num_options, max_choices):
                 problems.append(f"voter key {b.citizen_id}: invalid choice {b.choice} was accepted")
@@ -321,6 +335,7 @@ def recount(
         problems=problems,
         checks=checks,
         transactions_read=verifier.transactions_read,
+        encrypted=encrypted,
     )
 
 
@@ -338,6 +353,7 @@ def recount_trusted(trusted: TrustedDeployment, poll_id: int, *, expected_addres
         from_block=trusted.deploy_block(CONTRACT),
         registry=registry,
         chain_id=trusted.chain_id,
+        tally_contract=trusted.contract("EncryptedTally") if trusted.has("EncryptedTally") else None,
     )
     # The registry's trusted address is named in the eligibility check's rule (``checks``).
     result.deployment = trusted.describe(CONTRACT).model_dump()

@@ -394,9 +394,9 @@ class BallotVerifier:
             fn, params = self.voting.decode_function_input(data)
         except Exception:  # noqa: BLE001 - unknown selector or malformed input
             return None, f"its input (selector 0x{data[:4].hex()}) does not decode with the MVoting ABI"
-        if fn.fn_name == "cast":
+        if fn.fn_name in ("cast", "castEncrypted"):
             return [CalldataBallot.from_abi(params["ballot"])], ""
-        if fn.fn_name == "castBatch":
+        if fn.fn_name in ("castBatch", "castEncryptedBatch"):
             return [CalldataBallot.from_abi(v) for v in params["ballots"]], ""
         return None, f"it calls MVoting.{fn.fn_name}, not cast or castBatch"
 

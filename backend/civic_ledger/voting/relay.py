@@ -156,6 +156,9 @@ class _Item:
 
 
 class BallotRelay:
+    #: Gas allowance per ballot of a batch (see BATCH_GAS_PER_BALLOT).
+    gas_per_ballot = BATCH_GAS_PER_BALLOT
+
     def __init__(
         self,
         relayer: Relayer,
@@ -266,9 +269,12 @@ class BallotRelay:
                 if not item.future.done():
                     item.future.set_exception(error)
 
+    def _call(self, batch: list[_Item]) -> RawCall:
+        return cast_batch_call(self.contract.address, [item.ballot for item in batch])
+
     def _flush(self, batch: list[_Item]) -> None:
-        call = cast_batch_call(self.contract.address, [item.ballot for item in batch])
-        gas = min(BATCH_GAS_CAP, BATCH_GAS_BASE + BATCH_GAS_PER_BALLOT * len(batch))
+        call = self._call(batch)
+        gas = min(BATCH_GAS_CAP, BATCH_GAS_BASE + self.gas_per_ballot * len(batch))
         tx_hash, block_number, gas_used, logs = self._send(call, gas)
         self.batches += 1
         self.ballots += len(batch)
@@ -334,6 +340,26 @@ class BallotRelay:
         if len(found) != n:
             raise TransactionFailed(f"castBatch {tx_hash} emitted {len(found)} ballot events for {n} ballots")
         return found
+
+
+#: ABI type of ``IEncryptedTally.EncryptedBallot``.
+ENCRYPTED_TUPLE = "(uint256[],uint256[],uint256[])"
+CAST_ENCRYPTED_BATCH_SELECTOR = function_signature_to_4byte_selector(
+    f"castEncryptedBatch({BALLOT_TUPLE}[],{ENCRYPTED_TUPLE}[])"
+)
+
+
+class EncryptedBallotRelay(BallotRelay):
+    """The same batching for encrypted polls: each item is ``(BallotInput, EncryptedBallot)``,
+    sent as one ``castEncryptedBatch`` (which also emits one BallotCast / BallotRejected per ballot)."""
+
+    gas_per_ballot = 700_000  # proofs: up to ~60k + 30k per option
+
+    def _call(self, batch: list[_Item]) -> RawCall:
+        ballots = [item.ballot[0] for item in batch]
+        encrypted = [item.ballot[1] for item in batch]
+        data = abi_encode([BALLOT_TUPLE + "[]", ENCRYPTED_TUPLE + "[]"], [ballots, encrypted])
+        return RawCall(self.contract.address, "0x" + (CAST_ENCRYPTED_BATCH_SELECTOR + data).hex())
 
 
 def _get(d: dict[str, Any], camel: str, snake: str) -> Any:

@@ -9,7 +9,19 @@ from fastapi.responses import Response
 
 from civic_ledger.api.deps import PlatformDep, get_platform
 from civic_ledger.api.types import Bytes32
-from civic_ledger.voting import service
+from civic_ledger.voting import encrypted, service
+from civic_ledger.voting.encrypted_schemas import (
+    ActionOut,
+    ElectionOut,
+    EncryptedBallotCreate,
+    EncryptedBallotDraft,
+    EncryptedReceiptOut,
+    StepCreate,
+    StepDraft,
+    StepName,
+    TrusteesCreate,
+    TrusteesDraft,
+)
 from civic_ledger.voting.schemas import (
     BallotCreate,
     BallotDraft,
@@ -119,3 +131,92 @@ def get_receipt(ballot_hash: Bytes32, platform: PlatformDep) -> ReceiptOut:
     """The ballot's poll, voter, transaction, block and log index, and whether it is still the
     voter's current ballot and counted."""
     return service.receipt(platform, ballot_hash)
+
+
+# -- encrypted polls: trustees, DKG, encrypted ballots --------------------------------------
+
+
+@router.post(
+    "/polls/{poll_id}/trustees/typed-data", response_model=TypedDataOut, summary="Typed data to name the trustees"
+)
+def trustees_typed_data(poll_id: PollId, body: TrusteesDraft, platform: PlatformDep) -> TypedDataOut:
+    """`NameTrustees` typed data for the poll's creator (before the poll opens)."""
+    return encrypted.trustees_typed_data(platform, poll_id, body.trustees, body.threshold, body.ttl_s)
+
+
+@router.post("/polls/{poll_id}/trustees", response_model=ActionOut, status_code=201, summary="Name the trustees")
+def name_trustees(poll_id: PollId, body: TrusteesCreate, platform: PlatformDep) -> ActionOut:
+    """403 `EncryptedTallyNotPollCreator` unless signed by the poll's creator; 409 once the poll opened."""
+    out = encrypted.name_trustees(
+        platform, poll_id, body.trustees, body.threshold, body.deadline, bytes.fromhex(body.signature[2:])
+    )
+    return ActionOut(**out)
+
+
+@router.get("/polls/{poll_id}/election", summary="Trustees, DKG progress, election key, encrypted tally")
+def get_election(poll_id: PollId, platform: PlatformDep) -> ElectionOut:
+    e = encrypted.election(platform, poll_id)
+    out = e.to_dict()
+    out["commitments"] = {str(i): [str(w) for w in c] for i, c in e.commitments.items()}
+    out["encryption_keys"] = {str(i): [str(w) for w in k] for i, k in e.encryption_keys.items()}
+    out["dealt_shares"] = {
+        str(i): {"ephemeral": [str(w) for w in r], "encrypted_shares": [str(w) for w in s]}
+        for i, (r, s) in e.dealt.items()
+    }
+    out["decryptions"] = {
+        str(i): {"shares": [str(w) for w in s], "proofs": [str(w) for w in p]} for i, (s, p) in e.decryptions.items()
+    }
+    return out
+
+
+@router.post(
+    "/polls/{poll_id}/trustees/{step}/typed-data", response_model=TypedDataOut, summary="Typed data of a trustee step"
+)
+def step_typed_data(poll_id: PollId, step: StepName, body: StepDraft, platform: PlatformDep) -> TypedDataOut:
+    """`TrusteeAction` typed data over the step's data hash (commit, deal, decrypt)."""
+    return encrypted.action_typed_data(platform, poll_id, body.trustee, step, body.words(), body.ttl_s)
+
+
+@router.post("/polls/{poll_id}/trustees/{step}", response_model=ActionOut, status_code=201, summary="A trustee step")
+def submit_step(poll_id: PollId, step: StepName, body: StepCreate, platform: PlatformDep) -> ActionOut:
+    """422 `EncryptedTallyInvalidDecryption` when a partial decryption's proof fails; 409 out of its
+    window (DKG before open, decryption after close) or done twice."""
+    out = encrypted.submit_action(
+        platform, poll_id, body.trustee, step, body.words(), body.deadline, bytes.fromhex(body.signature[2:])
+    )
+    return ActionOut(**out)
+
+
+@router.post(
+    "/polls/{poll_id}/encrypted-ballots/typed-data",
+    response_model=TypedDataOut,
+    summary="Typed data of an encrypted ballot",
+)
+def encrypted_ballot_typed_data(poll_id: PollId, body: EncryptedBallotDraft, platform: PlatformDep) -> TypedDataOut:
+    """The `Ballot` typed data with choice 0 and commitment = keccak256 of the packed ciphertexts and proofs."""
+    return encrypted.encrypted_ballot_typed_data(
+        platform, poll_id, body.voter, body.ciphertexts, body.proofs, version=body.version, ttl_s=body.ttl_s
+    )
+
+
+@router.post(
+    "/polls/{poll_id}/encrypted-ballots",
+    response_model=EncryptedReceiptOut,
+    status_code=201,
+    summary="Cast an encrypted ballot",
+)
+def cast_encrypted(poll_id: PollId, body: EncryptedBallotCreate, platform: PlatformDep) -> EncryptedReceiptOut:
+    """422 `MVotingInvalidProof` when a proof fails (an option not 0/1, a sum out of range);
+    the other rejections as for plain ballots. A vote change subtracts the previous ciphertexts."""
+    out = encrypted.cast_encrypted(
+        platform,
+        poll_id,
+        voter=body.voter,
+        version=body.version,
+        deadline=body.deadline,
+        ciphertexts=body.ciphertexts,
+        proofs=body.proofs,
+        signature=bytes.fromhex(body.signature[2:]),
+        proof=[bytes.fromhex(x[2:]) for x in body.proof],
+    )
+    return EncryptedReceiptOut(**out)

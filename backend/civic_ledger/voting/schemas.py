@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from civic_ledger.api.types import UINT64_MAX, Address, Bytes32, Signature, Text, Uint256
 
 BallotTypeName = Literal["single", "approval", "ranked"]
-SecrecyName = Literal["public", "sealed"]
+SecrecyName = Literal["public", "sealed", "encrypted"]
 EligibilityName = Literal["all_citizens", "districts", "age_band", "census"]
 
 
@@ -33,7 +33,9 @@ class PollDraft(BaseModel):
         description="Approval: most options one ballot may approve; ranked: most ranks; single: 1. Default: 1 for single, else the number of options.",
     )
     secrecy: SecrecyName = Field(
-        "public", description="`public` (running tally) or `sealed` (commit-reveal: no tally until close)."
+        "public",
+        description="`public` (running tally), `sealed` (commit-reveal: no tally until close) or `encrypted` "
+        "(threshold ElGamal: trustees named after creation run a DKG before `opens_at`; only the sum is decrypted).",
     )
     opens_at: int | None = Field(
         None, ge=0, le=UINT64_MAX, description="First second of voting (Unix). Default: now (chain time)."

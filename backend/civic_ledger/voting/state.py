@@ -20,7 +20,7 @@ from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting.receipts import RecentBatches
 from civic_ledger.voting.recount import LogRef, VotingLogs
-from civic_ledger.voting.relay import BallotRelay, CallBatcher
+from civic_ledger.voting.relay import BallotRelay, CallBatcher, EncryptedBallotRelay
 
 ZERO32 = b"\0" * 32
 _DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
@@ -76,16 +76,33 @@ class VotingState:
     logs: VotingLogs
     deploy_block: int
     domain_separator: bytes
+    encrypted_relay: BallotRelay | None = None  # castEncryptedBatch (encrypted polls)
     lock: threading.Lock = field(default_factory=threading.Lock)
     receipts: RecentBatches = field(default_factory=RecentBatches)  # batch sizes of ballots relayed here
 
     def close(self) -> None:
         self.checker.close()
         self.relay.close()
+        if self.encrypted_relay is not None:
+            self.encrypted_relay.close()
+
+
+def _wire_encrypted_tally(platform: Platform, contract: Contract) -> None:
+    """Point MVoting at the deployed EncryptedTally once (the admin's one-time setEncryptedTally)."""
+    if "EncryptedTally" not in platform.deployment.contracts:
+        return
+    if int(str(contract.functions.encryptedTally().call()), 16) != 0:
+        return
+    tally = platform.deployment.address("EncryptedTally")
+    try:
+        platform.relayer.transact(contract.functions.setEncryptedTally(tally))
+    except CivicLedgerError:  # the operator is not MVoting's admin: the admin must do it
+        return
 
 
 def _open(platform: Platform) -> VotingState:
     contract = platform.deployment.contract("MVoting")
+    _wire_encrypted_tally(platform, contract)
     domain_separator = keccak(
         abi_encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
@@ -101,6 +118,7 @@ def _open(platform: Platform) -> VotingState:
     return VotingState(
         contract=contract,
         relay=BallotRelay(platform.relayer, contract),
+        encrypted_relay=EncryptedBallotRelay(platform.relayer, contract),
         checker=CallBatcher(platform.chain.w3.provider, platform.operator.address),
         logs=VotingLogs(platform.chain.w3, contract),
         deploy_block=int(platform.deployment.entries["MVoting"].get("block", 0)),
