@@ -23,7 +23,19 @@ SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(SCRIPTS.parent))
 
-AREAS = ["platform", "voting", "encrypted", "credentials", "payments", "mileage", "labor", "index", "scale", "network", "vehicles"]
+AREAS = [
+    "platform",
+    "voting",
+    "encrypted",
+    "credentials",
+    "payments",
+    "mileage",
+    "labor",
+    "index",
+    "scale",
+    "network",
+    "vehicles",
+]
 
 
 def main() -> int:
