@@ -53,25 +53,29 @@ def _log(e: Event, abi: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def labor_logs(
     conn: sqlite3.Connection,
     abi: list[dict[str, Any]],
-    name: str,
+    name: str | tuple[str, ...],
     *,
     contract_id: str | None = None,
     party: str | None = None,
     week_start: int | None = None,
 ) -> list[dict[str, Any]]:
-    """``name`` events (of one contract, or of contracts ``party`` signed, or all), in chain order."""
+    """``name`` events (one name or several; of one contract, or of contracts ``party`` signed, or
+    all), in chain order, from one snapshot."""
     events_abi = {str(i["name"]): i for i in abi if i.get("type") == "event"}
+    names = (name,) if isinstance(name, str) else name
     if contract_id is not None:
-        found = events_of(conn, BY_KEY, "contractId", contract_id, events=[name])
+        found = events_of(conn, BY_KEY, "contractId", contract_id, events=names)
     elif party is not None:
         both = {
             (e.block, e.log_index): e
             for arg in ("employer", "worker")
-            for e in events_of(conn, BY_KEY, arg, to_checksum_address(party), events=[name])
+            for e in events_of(conn, BY_KEY, arg, to_checksum_address(party), events=names)
         }
         found = [both[k] for k in sorted(both)]
     else:
-        found = events_named(conn, CONTRACT, name)
+        found = sorted(
+            (e for n in names for e in events_named(conn, CONTRACT, n)), key=lambda e: (e.block, e.log_index)
+        )
     logs = [_log(e, events_abi) for e in found]
     if week_start is not None:
         logs = [lg for lg in logs if int(lg["args"]["weekStart"]) == week_start]

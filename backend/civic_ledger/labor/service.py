@@ -104,7 +104,7 @@ def _event_from_receipt(platform: Platform, receipt: Receipt, name: str) -> dict
 
 def _logs(
     platform: Platform,
-    name: str,
+    name: str | tuple[str, ...],
     *,
     contract_id: str | None = None,
     party: str | None = None,
@@ -419,12 +419,7 @@ def dispute_week(platform: Platform, contract_id: str, week_start: date, body: D
 
 def _week_logs(platform: Platform, contract_id: str, week_start: date | None = None) -> list[dict[str, Any]]:
     week = None if week_start is None else yyyymmdd(week_start)
-    logs = [
-        lg
-        for name in ("WeekRecorded", "WeekConfirmed", "WeekDisputed")
-        for lg in _logs(platform, name, contract_id=contract_id, week_start=week)
-    ]
-    return sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"]))
+    return _logs(platform, ("WeekRecorded", "WeekConfirmed", "WeekDisputed"), contract_id=contract_id, week_start=week)
 
 
 def list_weeks(platform: Platform, contract_id: str) -> list[WeekOut]:
