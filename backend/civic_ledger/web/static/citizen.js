@@ -84,13 +84,16 @@ function rulesText(p) {
   return `${p.ballot_type}${p.ballot_type !== "single" ? ` (up to ${p.max_choices})` : ""} · ${p.secrecy} · ${who} · ${window}`;
 }
 
+// Renders started earlier (a refresh on sign-in, the one after a ballot) can finish later: only the
+// newest one may replace the list, so an answer read before a ballot was mined never hides it.
+let pollsRender = 0;
 async function showPolls() {
+  const render = ++pollsRender;
   const list = $("#poll-list");
   const polls = await api("/voting/polls?status=open");
   const c = await chain();
-  clear(list);
+  const items = [];
   const citizen = wallet.me && wallet.me.citizen;
-  let shown = 0;
   for (const p of polls) {
     const e = eligible(p, citizen);
     if (!e.ok && citizen) continue; // only the polls this citizen may vote in
@@ -100,10 +103,11 @@ async function showPolls() {
       mine ? el("div", { class: "muted", text: `you voted (version ${mine.args.version}, block ${mine.block})` }) : null,
       e.ok ? el("button", { class: "vote", "data-poll": p.poll_id, onclick: action($("#booth-status"), () => openBooth(p, mine)) }, mine ? t("polls.change") : t("polls.vote")) : el("div", { class: "muted", text: e.why }),
       el("a", { href: `/polls/${p.poll_id}`, text: "poll page" }));
-    list.append(item);
-    shown += 1;
+    items.push(item);
   }
-  if (!shown) list.append(el("p", { class: "muted", text: t("polls.none") }));
+  if (render !== pollsRender) return;
+  if (!items.length) items.push(el("p", { class: "muted", text: t("polls.none") }));
+  list.replaceChildren(...items);
 }
 
 let booth = null;

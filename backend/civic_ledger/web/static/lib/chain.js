@@ -36,7 +36,9 @@ export class Chain {
     this.rpcUrl = rpcUrl;
     this.manifest = manifest;
     this.chainId = BigInt(manifest.chain_id);
-    this.provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
+    // cacheTimeout -1: ethers otherwise answers getBlockNumber from a 250 ms cache, so a read made just
+    // after a transaction is mined can stop at the block before it.
+    this.provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
     this.ifaces = {};
     this.contracts = {};
     this.blocks = new Map();
