@@ -94,6 +94,19 @@ class Settings(BaseSettings):
     )
     index_poll_s: float = Field(0.5, gt=0, le=60, description="How often the indexer looks for new blocks.")
 
+    # -- ballot batching -------------------------------------------------------------------
+    block_time_s: float | None = Field(
+        None,
+        ge=0,
+        le=600,
+        description=(
+            "Seconds between the node's blocks, for the ballot batcher (it sends each batch just before the "
+            "next block is sealed, so one batch carries every ballot of a block). 0: the node mines each "
+            "transaction at once (send at the first ballot). Unset: asked of the node (anvil/hardhat say "
+            "whether they automine; other nodes are taken to mine on a timer, read from block timestamps)."
+        ),
+    )
+
     @model_validator(mode="after")
     def _public_url_follows_the_port(self) -> Settings:
         """One port setting drives the SIWE domain: unless CIVIC_PUBLIC_URL is given, it is the

@@ -34,6 +34,7 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
 from civic_ledger.errors import ConfigError, DeploymentMismatch
+from civic_ledger.platform.chain import lean_web3
 from civic_ledger.platform.compiler import Build
 from civic_ledger.platform.deploy import manifest_path
 
@@ -191,7 +192,7 @@ def node(rpc_url: str, *, timeout: float = 60) -> Web3:
     """A ``Web3`` on an HTTP JSON-RPC node; an unreachable node is one clear ConfigError."""
     if not str(rpc_url).startswith(("http://", "https://")):
         raise ConfigError(f"--rpc-url must be a node's JSON-RPC URL (http://host:port), got {rpc_url!r}")
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = lean_web3(Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})))
     node_chain_id(w3, rpc_url)
     return w3
 

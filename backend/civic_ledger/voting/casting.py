@@ -93,7 +93,7 @@ def _choice_of(p: dict[str, Any], options: list[int] | None, choice: int | None)
 
 
 def voter_key(platform: Platform, poll_id: int, voter: str) -> int:
-    return int(state(platform).contract.functions.voterKeyOf(poll_id, voter).call())
+    return int(state(platform).views.call("voterKeyOf", poll_id, voter))
 
 
 def ballot_typed_data(platform: Platform, poll_id: int, draft: BallotDraft) -> TypedDataOut:
@@ -122,7 +122,7 @@ def ballot_typed_data(platform: Platform, poll_id: int, draft: BallotDraft) -> T
     version = draft.version
     if version is None:
         key = voter_key(platform, poll_id, draft.voter)
-        current = int(st.contract.functions.ballotOf(poll_id, key).call()[0]) if key else 0
+        current = int(st.views.call("ballotOf", poll_id, key)[0]) if key else 0
         version = current + 1
     deadline = chain_now(platform) + draft.ttl_s
     typed = ballot_typed_message(platform, poll_id, draft.voter, choice, commitment, version, deadline)

@@ -181,14 +181,13 @@ def _poll_state(platform: Platform, poll_id: int) -> dict[str, Any]:
     st = state(platform)
     if poll_id < 1:
         raise NotFound(f"poll {poll_id} does not exist (ids start at 1)", code="MVotingUnknownPoll")
-    fn = st.contract.get_function_by_name("getPoll")
     try:
-        value = platform.relayer.call(fn(poll_id))
+        value = st.views.call("getPoll", poll_id)
     except ContractError as exc:
         if exc.error_name == "MVotingUnknownPoll":
             raise NotFound(f"poll {poll_id} does not exist", code="MVotingUnknownPoll") from None
         raise
-    return struct_dict(fn.abi["outputs"][0]["components"], value)
+    return struct_dict(st.views.outputs("getPoll")[0]["components"], value)
 
 
 def _meta_of(conn: Any, poll_id: int) -> PollMeta | None:

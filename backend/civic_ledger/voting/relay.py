@@ -8,6 +8,12 @@ resolves each future from the events of the receipt: ``castBatch`` emits exactly
 ``BallotCast`` or ``BallotRejected`` per ballot, in order, so the i-th of those logs belongs to
 the i-th ballot of the batch.
 
+When a batch goes out depends on how the node mines (:class:`BlockClock`). A node that mines each
+transaction at once (the embedded chain, anvil by default) gets the batch ``linger_s`` after its first
+ballot. A node that seals blocks on a timer (QBFT every 1-5 s, anvil ``--block-time``) gets it just
+before the next block is due: ballots arriving while a block is pending all ride in one batch, instead
+of the first few going out at once and the rest waiting a whole block for the next.
+
 The worker starts on the first ballot, is a daemon thread, and exits by itself after
 ``idle_exit_s`` without work (the next ballot starts it again); :meth:`close` stops it at once
 and fails whatever is still queued. Nothing waits on it at interpreter shutdown.
@@ -15,10 +21,12 @@ and fails whatever is still queued. Nothing waits on it at interpreter shutdown.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +142,86 @@ class CallBatcher:
                         future.set_exception(exc)
 
 
+#: A timed batch goes to the node this long before its block is due (signing and sending take a
+#: few ms; a seal is seen up to one receipt poll late), at most a quarter of the block period.
+SEND_MARGIN_S = 0.15
+#: A node that does not say how it mines is taken to seal on a timer; longer gaps between its recent
+#: blocks are idle time, not the period (QBFT periods are 1-5 s).
+MAX_GUESSED_PERIOD_S = 5.0
+
+
+class BlockClock:
+    """When the node's next block is due, for a batcher that wants one batch per block.
+
+    ``period_s`` 0 means the node mines each transaction at once. Otherwise the phase is learnt from
+    the batcher's own receipts: the moment a batch's receipt first shows is (within one poll) the
+    moment its block was sealed, and later blocks follow every ``period_s``."""
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = max(0.0, float(period_s))
+        self._sealed_at: float | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, chain: Any, configured: float | None = None) -> BlockClock:
+        """From configuration (``CIVIC_BLOCK_TIME``), else from the node (see :func:`node_block_time`)."""
+        if configured is not None:
+            return cls(configured)
+        if getattr(chain, "tester", None) is not None:
+            return cls(0.0)  # the embedded chain mines what is sent, a few ms later
+        return cls(node_block_time(chain.w3))
+
+    @property
+    def timed(self) -> bool:
+        return self.period_s > 0
+
+    def sealed(self, at: float) -> None:
+        """A block was seen sealed at monotonic time ``at``."""
+        with self._lock:
+            self._sealed_at = at
+
+    def send_by(self, now: float) -> float | None:
+        """Monotonic time at which a batch opened ``now`` should be sent; None when the node mines at
+        once or the phase is not known yet (the caller lingers briefly instead)."""
+        with self._lock:
+            sealed = self._sealed_at
+        if not self.timed or sealed is None:
+            return None
+        periods = max(1, math.ceil((now - sealed) / self.period_s))
+        due = sealed + periods * self.period_s
+        return max(now, due - min(SEND_MARGIN_S, self.period_s / 4))
+
+
+def node_block_time(w3: Any) -> float:
+    """Seconds between the node's blocks: 0 when anvil or hardhat say they automine, anvil's interval
+    when it mines on one, else the mean gap of the last blocks (capped: long gaps are idle time)."""
+    provider = w3.provider
+    for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+        try:
+            answer = provider.make_request(method, [])
+        except Exception:  # noqa: BLE001 - a node without the method may raise instead of answering an error
+            continue
+        automine = answer.get("result") if isinstance(answer, dict) else None
+        if isinstance(automine, bool):
+            if automine:
+                return 0.0
+            with suppress(Exception):
+                interval = provider.make_request("anvil_getIntervalMining", []).get("result")
+                if isinstance(interval, int | float) and interval > 0:
+                    return float(interval)
+            break
+    try:
+        head = w3.eth.get_block("latest")
+        span = min(int(head["number"]), 10)
+        if span == 0:
+            return 1.0
+        older = w3.eth.get_block(int(head["number"]) - span)
+        gap = (int(head["timestamp"]) - int(older["timestamp"])) / span
+    except Exception:  # noqa: BLE001 - unknown: batch as for one-second blocks
+        return 1.0
+    return min(MAX_GUESSED_PERIOD_S, max(gap, 0.0)) or 1.0
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one queued ballot."""
@@ -167,11 +255,13 @@ class BallotRelay:
         max_batch: int = 100,
         linger_s: float = 0.02,
         idle_exit_s: float = 30.0,
+        clock: BlockClock | None = None,
     ) -> None:
         self.relayer = relayer
         self.contract = contract
         self.max_batch = max_batch
         self.linger_s = linger_s
+        self.clock = clock or BlockClock(0.0)
         self.idle_exit_s = idle_exit_s
         self._queue: deque[_Item] = deque()
         self._cond = threading.Condition()
@@ -237,7 +327,8 @@ class BallotRelay:
                 self._cond.wait(left)
             if self._closed:
                 return None
-            fill_until = time.monotonic() + self.linger_s
+            now = time.monotonic()
+            fill_until = self.clock.send_by(now) or now + self.linger_s
             while len(self._queue) < self.max_batch and not self._closed:
                 left = fill_until - time.monotonic()
                 if left <= 0:
@@ -289,19 +380,25 @@ class BallotRelay:
         provider = self.relayer.chain.w3.provider
         deadline = time.monotonic() + self.relayer.receipt_timeout
         delay = 0.001
+        # On a timed chain the seal time is what the next batch is timed by: poll finely.
+        longest = 0.01 if self.clock.timed else 0.05
         while True:
             response = provider.make_request("eth_getTransactionReceipt", [tx_hash])  # type: ignore[arg-type]
             receipt = response.get("result") if isinstance(response, dict) else None
             if receipt:
+                self.clock.sealed(time.monotonic())
                 break
             if time.monotonic() > deadline:
                 raise ChainUnavailable(
                     f"transaction {tx_hash} was not mined within {self.relayer.receipt_timeout:.0f} s"
                 )
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, longest)
         block_number = _int(_get(receipt, "blockNumber", "block_number"))
-        if _int(receipt["status"]) != 1:
+        gas_used = _int(_get(receipt, "gasUsed", "gas_used"))
+        ok = _int(receipt["status"]) == 1
+        self.relayer.observe_mined(tx, tx_hash, block_number, gas_used, ok)
+        if not ok:
             raise self.relayer.explain_failure(tx, block_number, tx_hash)
         logs = [
             {
@@ -312,7 +409,7 @@ class BallotRelay:
             }
             for x in receipt["logs"]
         ]
-        return tx_hash, block_number, _int(_get(receipt, "gasUsed", "gas_used")), logs
+        return tx_hash, block_number, gas_used, logs
 
     def _outcomes(
         self, tx_hash: str, block_number: int, gas_used: int, logs: list[dict[str, Any]], n: int

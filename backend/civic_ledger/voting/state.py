@@ -17,10 +17,11 @@ from civic_ledger.errors import (
 from civic_ledger.platform import eip712
 from civic_ledger.platform.revert import status_of
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.views import Views
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting.receipts import RecentBatches
 from civic_ledger.voting.recount import LogRef, VotingLogs
-from civic_ledger.voting.relay import BallotRelay, CallBatcher, EncryptedBallotRelay
+from civic_ledger.voting.relay import BallotRelay, BlockClock, CallBatcher, EncryptedBallotRelay
 
 ZERO32 = b"\0" * 32
 _DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
@@ -76,6 +77,7 @@ class VotingState:
     logs: VotingLogs
     deploy_block: int
     domain_separator: bytes
+    views: Views
     encrypted_relay: BallotRelay | None = None  # castEncryptedBatch (encrypted polls)
     lock: threading.Lock = field(default_factory=threading.Lock)
     receipts: RecentBatches = field(default_factory=RecentBatches)  # batch sizes of ballots relayed here
@@ -115,14 +117,18 @@ def _open(platform: Platform) -> VotingState:
             ],
         )
     )
+    clock = BlockClock.of(platform.chain, platform.settings.block_time_s)
     return VotingState(
         contract=contract,
-        relay=BallotRelay(platform.relayer, contract),
-        encrypted_relay=EncryptedBallotRelay(platform.relayer, contract),
+        relay=BallotRelay(platform.relayer, contract, clock=clock),
+        encrypted_relay=EncryptedBallotRelay(platform.relayer, contract, clock=clock),
         checker=CallBatcher(platform.chain.w3.provider, platform.operator.address),
         logs=VotingLogs(platform.chain.w3, contract),
         deploy_block=int(platform.deployment.entries["MVoting"].get("block", 0)),
         domain_separator=domain_separator,
+        views=Views(
+            platform.chain.w3.provider, contract.address, contract.abi, platform.relayer.decoder, platform.operator.address
+        ),
     )
 
 
