@@ -44,6 +44,8 @@ def test_a_batch_is_sent_just_before_the_block_is_due() -> None:
     assert clock.send_by(100.1) == pytest.approx(101.0 - SEND_MARGIN_S)
     assert clock.send_by(100.9) == 100.9  # inside the margin: now, it may still make the block
     assert clock.send_by(103.2) == pytest.approx(104.0 - SEND_MARGIN_S)  # idle blocks keep the phase
+    # Once a batch is closed for the block due at 101, later arrivals wait for the block at 102.
+    assert clock.window(100.9, after=101.0) == (pytest.approx(102.0 - SEND_MARGIN_S), pytest.approx(102.0))
     assert BlockClock(0.0).send_by(5.0) is None  # automining node: linger only
     assert BlockClock(0.2).send_by(5.0) is None
     short = BlockClock(0.2)
@@ -79,3 +81,23 @@ def test_ballots_arriving_during_a_block_ride_in_one_batch(interval_anvil: objec
             assert len(_two_groups(eager, again[:8], again[8:])) == 2
         finally:
             eager.close()
+
+
+def test_more_ballots_than_a_batch_still_make_one_block(interval_anvil: object, tmp_path: Path) -> None:
+    """Beyond max_batch ballots a block, full batches go at once, several waiting for the same block."""
+    with started_platform(str(interval_anvil.url), tmp_path / "data") as platform:  # type: ignore[attr-defined]
+        people = voters(26, seed="pipelined")
+        census = census_poll(platform, people, question="Many?")
+        relay = BallotRelay(platform.relayer, service.state(platform).contract, max_batch=10, clock=BlockClock(1.0))
+        try:
+            assert relay.cast(ballot(platform, census, people[0], 0)).accepted  # learns the phase
+            outcomes = [f.result(60) for f in [relay.submit(ballot(platform, census, v, 1)) for v in people[1:]]]
+        finally:
+            relay.close()
+        assert all(o.accepted for o in outcomes)
+        assert sorted(len([o for o in outcomes if o.tx_hash == tx]) for tx in {o.tx_hash for o in outcomes}) == [
+            5,
+            10,
+            10,
+        ]
+        assert len({o.block_number for o in outcomes}) == 1, "one block for all 25"

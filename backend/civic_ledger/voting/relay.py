@@ -10,9 +10,11 @@ the i-th ballot of the batch.
 
 When a batch goes out depends on how the node mines (:class:`BlockClock`). A node that mines each
 transaction at once (the embedded chain, anvil by default) gets the batch ``linger_s`` after its first
-ballot. A node that seals blocks on a timer (QBFT every 1-5 s, anvil ``--block-time``) gets it just
-before the next block is due: ballots arriving while a block is pending all ride in one batch, instead
-of the first few going out at once and the rest waiting a whole block for the next.
+ballot, and the next batch fills while it is mined. A node that seals blocks on a timer (QBFT every
+1-5 s, anvil ``--block-time``) gets it just before the next block is due: ballots arriving while a
+block is pending all ride in one batch, instead of the first few going out at once and the rest
+waiting a whole block for the next; beyond ``max_batch`` ballots a block, full batches go at once,
+several waiting for the same block (``timed_in_flight``).
 
 The worker starts on the first ballot, is a daemon thread, and exits by itself after
 ``idle_exit_s`` without work (the next ballot starts it again); :meth:`close` stops it at once
@@ -180,8 +182,9 @@ class BlockClock:
         with self._lock:
             self._sealed_at = at
 
-    def send_by(self, now: float) -> float | None:
-        """Monotonic time at which a batch opened ``now`` should be sent; None when the node mines at
+    def window(self, now: float, after: float | None = None) -> tuple[float, float] | None:
+        """``(send at, block due)`` for a batch opened ``now``: the next block due after ``now``
+        (and after ``after``, a block a batch was already closed for); None when the node mines at
         once or the phase is not known yet (the caller lingers briefly instead)."""
         with self._lock:
             sealed = self._sealed_at
@@ -189,7 +192,13 @@ class BlockClock:
             return None
         periods = max(1, math.ceil((now - sealed) / self.period_s))
         due = sealed + periods * self.period_s
-        return max(now, due - min(SEND_MARGIN_S, self.period_s / 4))
+        while after is not None and due <= after + self.period_s / 2:
+            due += self.period_s
+        return max(now, due - min(SEND_MARGIN_S, self.period_s / 4)), due
+
+    def send_by(self, now: float, after: float | None = None) -> float | None:
+        w = self.window(now, after)
+        return None if w is None else w[0]
 
 
 def node_block_time(w3: Any) -> float:
@@ -246,6 +255,10 @@ class _Item:
 class BallotRelay:
     #: Gas allowance per ballot of a batch (see BATCH_GAS_PER_BALLOT).
     gas_per_ballot = BATCH_GAS_PER_BALLOT
+    #: Batches waiting for their block at once on a timed chain: when more than ``max_batch`` ballots
+    #: arrive during one block, full batches go at once and all of them make that block. (A node that
+    #: mines at once gets one batch at a time: the next one fills while the last is mined.)
+    timed_in_flight = 4
 
     def __init__(
         self,
@@ -267,6 +280,9 @@ class BallotRelay:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._slots = threading.BoundedSemaphore(self.timed_in_flight)
+        self._flushing: set[threading.Thread] = set()
+        self._closed_for: float | None = None  # the block a timed batch was last closed for
         events = {e["name"]: e for e in contract.abi if e.get("type") == "event"}
         self._cast_topic = bytes(event_abi_to_log_topic(events["BallotCast"]))  # type: ignore[arg-type]
         self._rejected_topic = bytes(event_abi_to_log_topic(events["BallotRejected"]))  # type: ignore[arg-type]
@@ -303,6 +319,8 @@ class BallotRelay:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        for flushing in list(self._flushing):
+            flushing.join(timeout)
         self._fail_all(ChainUnavailable("the ballot relay was stopped before this ballot was sent"))
 
     def _fail_all(self, exc: BaseException) -> None:
@@ -328,13 +346,16 @@ class BallotRelay:
             if self._closed:
                 return None
             now = time.monotonic()
-            fill_until = self.clock.send_by(now) or now + self.linger_s
+            window = self.clock.window(now, self._closed_for)
+            fill_until = window[0] if window else now + self.linger_s
             while len(self._queue) < self.max_batch and not self._closed:
                 left = fill_until - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
             n = min(len(self._queue), self.max_batch)
+            if window and n < self.max_batch:
+                self._closed_for = window[1]  # later arrivals are for the block after
             return [self._queue.popleft() for _ in range(n)]
 
     def _run(self) -> None:
@@ -342,7 +363,22 @@ class BallotRelay:
             batch = self._take()
             if batch is None:
                 return
+            if not self.clock.timed:
+                self._flush_or_split(batch)
+                continue
+            self._slots.acquire()
+            flushing = threading.Thread(target=self._flush_in_slot, args=(batch,), name="ballot-batch", daemon=True)
+            with self._cond:
+                self._flushing.add(flushing)
+            flushing.start()
+
+    def _flush_in_slot(self, batch: list[_Item]) -> None:
+        try:
             self._flush_or_split(batch)
+        finally:
+            with self._cond:
+                self._flushing.discard(threading.current_thread())
+            self._slots.release()
 
     def _flush_or_split(self, batch: list[_Item]) -> None:
         """Flush; if the whole transaction fails (not a skipped ballot: e.g. out of gas because
