@@ -45,6 +45,7 @@ from civic_ledger.mileage.schemas import (
     TypedDataOut,
     ValidityUpdate,
 )
+from civic_ledger.platform import actions
 
 router = APIRouter(prefix="/mileage", tags=["mileage"])
 
@@ -106,61 +107,69 @@ def put_program(program_id: ProgramId, body: ProgramUpdate, platform: PlatformDe
 # -- awards (signed by the program's awarder) ----------------------------------------------
 
 
-@router.post(
-    "/programs/{program_id}/awards/typed-data",
-    response_model=TypedDataOut,
-    summary="EIP-712 `Award` for the awarder to sign",
-)
-def award_typed_data(program_id: ProgramId, body: AwardTypedDataRequest, platform: PlatformDep) -> TypedDataOut:
-    return service.award_typed_data(platform, program_id, body, body.ttl_s)
+_PROGRAM = [("program_id", ProgramId)]
+Route = actions.Route
 
-
-@router.post("/programs/{program_id}/awards", response_model=AwardOut, summary="Relay a signed award")
-def create_award(program_id: ProgramId, body: AwardCreate, platform: PlatformDep) -> AwardOut:
-    """Idempotent per `(program, ref)`: a reference awarded before answers `awarded: false` and
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/programs/{program_id}/awards",
+    Route("award_typed_data", AwardTypedDataRequest, TypedDataOut, summary="EIP-712 `Award` for the awarder to sign"),
+    Route(
+        "create_award",
+        AwardCreate,
+        AwardOut,
+        """Idempotent per `(program, ref)`: a reference awarded before answers `awarded: false` and
     sends nothing. 403 when the signature is not the program awarder's; 409 over the annual cap
-    or for a suspended citizen; 422 for an address that is no citizen."""
-    return service.award(platform, program_id, body)
-
-
-@router.post(
-    "/programs/{program_id}/awards/batch/typed-data",
-    response_model=TypedDataOut,
-    summary="EIP-712 `AwardBatch` for the awarder to sign",
+    or for a suspended citizen; 422 for an address that is no citizen.""",
+        summary="Relay a signed award",
+    ),
+    lambda platform, body, program_id: service.award_typed_data(platform, program_id, body, body.ttl_s),
+    lambda platform, body, program_id: service.award(platform, program_id, body),
+    _PROGRAM,
 )
-def award_batch_typed_data(
-    program_id: ProgramId, body: AwardBatchTypedDataRequest, platform: PlatformDep
-) -> TypedDataOut:
-    return service.award_batch_typed_data(platform, program_id, body.awards, body.ttl_s)
-
-
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/programs/{program_id}/awards/batch",
-    response_model=AwardBatchOut,
-    summary="Relay a signed batch of up to 256 awards",
+    Route(
+        "award_batch_typed_data",
+        AwardBatchTypedDataRequest,
+        TypedDataOut,
+        summary="EIP-712 `AwardBatch` for the awarder to sign",
+    ),
+    Route(
+        "create_award_batch",
+        AwardBatchCreate,
+        AwardBatchOut,
+        "Duplicates, suspended citizens and non-citizens are skipped (listed in `skipped`).",
+        summary="Relay a signed batch of up to 256 awards",
+    ),
+    lambda platform, body, program_id: service.award_batch_typed_data(platform, program_id, body.awards, body.ttl_s),
+    lambda platform, body, program_id: service.award_batch(platform, program_id, body),
+    _PROGRAM,
 )
-def create_award_batch(program_id: ProgramId, body: AwardBatchCreate, platform: PlatformDep) -> AwardBatchOut:
-    """Duplicates, suspended citizens and non-citizens are skipped (listed in `skipped`)."""
-    return service.award_batch(platform, program_id, body)
-
-
-@router.post(
-    "/programs/{program_id}/legacy-imports/typed-data",
-    response_model=TypedDataOut,
-    summary="EIP-712 `ImportLegacy` for the awarder to sign",
-)
-def legacy_typed_data(program_id: ProgramId, body: LegacyTypedDataRequest, platform: PlatformDep) -> TypedDataOut:
-    return service.legacy_typed_data(platform, program_id, body.entries, body.ttl_s)
-
-
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/programs/{program_id}/legacy-imports",
-    response_model=LegacyImportOut,
-    summary="Relay a signed import of legacy balances",
+    Route(
+        "legacy_typed_data",
+        LegacyTypedDataRequest,
+        TypedDataOut,
+        summary="EIP-712 `ImportLegacy` for the awarder to sign",
+    ),
+    Route(
+        "create_legacy_import",
+        LegacyImportCreate,
+        LegacyImportOut,
+        "Once per (program, citizen): importing the same file again skips everyone (`AlreadyImported`).",
+        summary="Relay a signed import of legacy balances",
+    ),
+    lambda platform, body, program_id: service.legacy_typed_data(platform, program_id, body.entries, body.ttl_s),
+    lambda platform, body, program_id: service.import_legacy(platform, program_id, body),
+    _PROGRAM,
 )
-def create_legacy_import(program_id: ProgramId, body: LegacyImportCreate, platform: PlatformDep) -> LegacyImportOut:
-    """Once per (program, citizen): importing the same file again skips everyone (`AlreadyImported`)."""
-    return service.import_legacy(platform, program_id, body)
 
 
 # -- merchants -----------------------------------------------------------------------------
@@ -210,18 +219,30 @@ def create_settlement(
 # -- redemptions (signed by the citizen) ---------------------------------------------------
 
 
-@router.post("/redemptions/typed-data", response_model=TypedDataOut, summary="EIP-712 `Redeem` for the citizen to sign")
-def redemption_typed_data(body: RedemptionTypedDataRequest, platform: PlatformDep) -> TypedDataOut:
-    return service.redemption_typed_data(
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/redemptions",
+    Route(
+        "redemption_typed_data",
+        RedemptionTypedDataRequest,
+        TypedDataOut,
+        summary="EIP-712 `Redeem` for the citizen to sign",
+    ),
+    Route(
+        "create_redemption",
+        RedemptionCreate,
+        RedemptionOut,
+        """Spends the oldest unexpired points first. 403 for a signature not by the citizen; 404 for an
+    unknown or inactive merchant; 409 for more than the unexpired balance or a used nonce.""",
+        summary="Relay a signed redemption",
+        status_code=201,
+    ),
+    lambda platform, body: service.redemption_typed_data(
         platform, body.citizen, body.merchant_id, body.amount, body.order_ref, body.ttl_s
-    )
-
-
-@router.post("/redemptions", response_model=RedemptionOut, status_code=201, summary="Relay a signed redemption")
-def create_redemption(body: RedemptionCreate, platform: PlatformDep) -> RedemptionOut:
-    """Spends the oldest unexpired points first. 403 for a signature not by the citizen; 404 for an
-    unknown or inactive merchant; 409 for more than the unexpired balance or a used nonce."""
-    return service.redeem(platform, body)
+    ),
+    lambda platform, body: service.redeem(platform, body),
+)
 
 
 # -- balances and reports ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 from web3.logs import DISCARD
 
 from civic_ledger.errors import Forbidden, InvalidInput
+from civic_ledger.mileage.actions import ACTIONS
 from civic_ledger.mileage.messages import (
     BUCKETS,
     CONTRACT,
@@ -85,6 +86,8 @@ from civic_ledger.mileage.schemas import (
     SkippedOut,
     TypedDataOut,
 )
+from civic_ledger.platform import actions
+from civic_ledger.platform.actions import Action
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
@@ -200,7 +203,21 @@ def _awarder(platform: Platform, program_id: int) -> str:
 # -- awards --------------------------------------------------------------------------------
 
 
-def _award_message(program_id: int, item: AwardItem, deadline: int) -> dict[str, Any]:
+def _awarder_typed(platform: Platform, key: str, program_id: int, message: dict[str, Any], ttl_s: int) -> TypedDataOut:
+    awarder = _awarder(platform, program_id)
+    return _typed_out(actions.prepare(platform, ACTIONS[key], message, signer=awarder, ttl_s=ttl_s), awarder)
+
+
+def _verify_awarder(
+    platform: Platform, action: Action, program_id: int, message: dict[str, Any], signature: str
+) -> actions.Signed:
+    """The program's awarder must have signed (403 naming the program's awarder otherwise)."""
+    awarder = _awarder(platform, program_id)
+    signed = actions.Signed(platform, action, message, signature)
+    return signed.verify(signer=awarder, role=f"awarder of program {program_id}")
+
+
+def _award_message(program_id: int, item: AwardItem, deadline: int | None) -> dict[str, Any]:
     return {
         "programId": program_id,
         "account": item.account,
@@ -211,18 +228,14 @@ def _award_message(program_id: int, item: AwardItem, deadline: int) -> dict[str,
 
 
 def award_typed_data(platform: Platform, program_id: int, item: AwardItem, ttl_s: int) -> TypedDataOut:
-    awarder = _awarder(platform, program_id)
-    typed = typed_message(platform, "Award", _award_message(program_id, item, deadline_in(platform, ttl_s)))
-    return _typed_out(typed, awarder)
+    return _awarder_typed(platform, "award", program_id, _award_message(program_id, item, None), ttl_s)
 
 
 def award(platform: Platform, program_id: int, body: AwardCreate) -> AwardOut:
     """Relay an awarder-signed award; a reference used before returns ``awarded=False`` without a transaction."""
-    awarder = _awarder(platform, program_id)
-    typed = typed_message(platform, "Award", _award_message(program_id, body, body.deadline))
-    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
-    m = mileage(platform)
-    fn = m.functions.award(program_id, body.account, body.amount, body.ref, body.deadline, _sig(body.signature))
+    action = ACTIONS["award"]
+    message = _award_message(program_id, body, body.deadline)
+    fn = _verify_awarder(platform, action, program_id, message, body.signature).call()
     base = {"program_id": program_id, "account": body.account, "amount": body.amount, "ref": body.ref}
     if not _call(platform, fn):  # simulation says duplicate: idempotent, nothing to send
         cid = int(_read(platform, platform.deployment.contract("CitizenRegistry").functions.citizenIdOf(body.account)))
@@ -235,7 +248,7 @@ def award(platform: Platform, program_id: int, body: AwardCreate) -> AwardOut:
     return AwardOut(**base, citizen_id=int(e["citizenId"]), awarded=True, epoch=int(e["epoch"]), **_tx(receipt))
 
 
-def _batch_message(program_id: int, items: Sequence[AwardItem], deadline: int) -> dict[str, Any]:
+def _batch_message(program_id: int, items: Sequence[AwardItem], deadline: int | None) -> dict[str, Any]:
     _check_batch(items)
     return {
         "programId": program_id,
@@ -250,17 +263,12 @@ def _check_batch(items: Sequence[Any]) -> None:
 
 
 def award_batch_typed_data(platform: Platform, program_id: int, items: Sequence[AwardItem], ttl_s: int) -> TypedDataOut:
-    awarder = _awarder(platform, program_id)
-    return _typed_out(
-        typed_message(platform, "AwardBatch", _batch_message(program_id, items, deadline_in(platform, ttl_s))), awarder
-    )
+    return _awarder_typed(platform, "award_batch", program_id, _batch_message(program_id, items, None), ttl_s)
 
 
 def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> AwardBatchOut:
-    awarder = _awarder(platform, program_id)
     message = _batch_message(program_id, body.awards, body.deadline)
-    typed = typed_message(platform, "AwardBatch", message)
-    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
+    signed = _verify_awarder(platform, ACTIONS["award_batch"], program_id, message, body.signature)
     contract = mileage(platform)
     done = [_read(platform, contract.functions.isAwarded(program_id, item.ref)) for item in body.awards]
     if body.awards and all(done):  # a re-run: nothing to credit, so no transaction and no gas
@@ -270,8 +278,7 @@ def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> 
             credited=[],
             skipped=[SkippedOut(account=i.account, ref=i.ref, reason="Duplicate") for i in body.awards],
         )
-    fn = contract.functions.awardBatch(program_id, message["awards"], body.deadline, _sig(body.signature))
-    receipt = _relay(platform, fn)
+    receipt = signed.send()
     credited: list[CreditedOut] = []
     epoch = None
     for e in _events(platform, "PointsAwardedBatch", receipt):
@@ -291,27 +298,19 @@ def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> 
     )
 
 
-def _legacy_message(program_id: int, items: Sequence[LegacyItem], deadline: int) -> dict[str, Any]:
+def _legacy_message(program_id: int, items: Sequence[LegacyItem], deadline: int | None) -> dict[str, Any]:
     _check_batch(items)
     return {"programId": program_id, "entries": [pack_legacy(i.account, i.amount) for i in items], "deadline": deadline}
 
 
 def legacy_typed_data(platform: Platform, program_id: int, items: Sequence[LegacyItem], ttl_s: int) -> TypedDataOut:
-    awarder = _awarder(platform, program_id)
-    return _typed_out(
-        typed_message(platform, "ImportLegacy", _legacy_message(program_id, items, deadline_in(platform, ttl_s))),
-        awarder,
-    )
+    return _awarder_typed(platform, "import_legacy", program_id, _legacy_message(program_id, items, None), ttl_s)
 
 
 def import_legacy(platform: Platform, program_id: int, body: LegacyImportCreate) -> LegacyImportOut:
     """Relay a signed legacy import; citizens imported before are skipped (``AlreadyImported``)."""
-    awarder = _awarder(platform, program_id)
     message = _legacy_message(program_id, body.entries, body.deadline)
-    typed = typed_message(platform, "ImportLegacy", message)
-    typed.require_signer(body.signature, awarder, f"awarder of program {program_id}")
-    fn = mileage(platform).functions.importLegacy(program_id, message["entries"], body.deadline, _sig(body.signature))
-    receipt = _relay(platform, fn)
+    receipt = _verify_awarder(platform, ACTIONS["import_legacy"], program_id, message, body.signature).send()
     credited = [
         CreditedOut(citizen_id=int(e["citizenId"]), amount=int(e["amount"]))
         for e in _events(platform, "LegacyPointsImported", receipt)
@@ -409,19 +408,16 @@ def settle(platform: Platform, merchant_id: int, body: SettlementCreate) -> Sett
 def redemption_typed_data(
     platform: Platform, citizen: str, merchant_id: int, amount: int, order_ref: str, ttl_s: int
 ) -> TypedDataOut:
-    m = mileage(platform)
     if not _citizen_id(platform, citizen):
         raise platform.decoder.error("CivicMileageNotCitizen", {"account": citizen}, CONTRACT)
-    nonce = int(_read(platform, m.functions.nonces(citizen)))
-    message = {
+    message: dict[str, Any] = {
         "citizen": citizen,
         "merchantId": merchant_id,
         "amount": amount,
         "orderRef": _sig(order_ref),
-        "nonce": nonce,
-        "deadline": deadline_in(platform, ttl_s),
     }
-    return _typed_out(typed_message(platform, "Redeem", message), citizen, nonce)
+    typed = actions.prepare(platform, ACTIONS["redeem"], message, ttl_s=ttl_s)
+    return _typed_out(typed, citizen, int(message["nonce"]))
 
 
 def redeem(platform: Platform, body: RedemptionCreate) -> RedemptionOut:
@@ -434,21 +430,8 @@ def redeem(platform: Platform, body: RedemptionCreate) -> RedemptionOut:
         "nonce": body.nonce,
         "deadline": body.deadline,
     }
-    typed = typed_message(platform, "Redeem", message)
-    typed.require_signer(body.signature, body.citizen, "citizen")
     m = mileage(platform)
-    receipt = _relay(
-        platform,
-        m.functions.redeem(
-            body.citizen,
-            body.merchant_id,
-            body.amount,
-            _sig(body.order_ref),
-            body.nonce,
-            body.deadline,
-            _sig(body.signature),
-        ),
-    )
+    receipt = actions.Signed(platform, ACTIONS["redeem"], message, body.signature).verify().send()
     (e,) = _events(platform, "PointsRedeemed", receipt)
     cid = int(e["citizenId"])
     expired = [

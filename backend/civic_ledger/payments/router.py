@@ -47,6 +47,7 @@ from civic_ledger.payments.schemas import (
     WithdrawCreate,
     WithdrawTypedData,
 )
+from civic_ledger.platform import actions
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -63,29 +64,64 @@ _AUTH: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _typed(platform: Any, key: str, body: BaseModel, **ids: Any) -> TypedDataOut:
-    return service.typed_data(platform, key, service.message_from(platform, key, body.model_dump(), **ids))
+_PROJECT = ("project_id", ProjectId, "projectId")
+_CLAIM = ("claim_id", ClaimId, "claimId")
+_PAYEE = ("payee", Address, "payee")
 
 
-def _relay(platform: Any, key: str, body: BaseModel, **ids: Any) -> TxOut:
-    data = body.model_dump()
-    return service.relay(platform, key, service.message_from(platform, key, data, **ids), data["signature"])
+def _pair(
+    key: str,
+    path: str,
+    models: tuple[type[BaseModel], type[BaseModel]],
+    param: tuple[str, Any, str] | None = None,
+    *,
+    name: str | None = None,
+    summary: str | None = None,
+    doc: str | None = None,
+    status_code: int | None = None,
+    typed_summary: str | None = None,
+    typed_doc: str | None = None,
+) -> None:
+    """``POST path/typed-data`` (typed data of action ``key`` to sign) and ``POST path`` (relay it);
+    the path parameter ``param`` (name, annotation, message field) goes into the message; ``name``
+    (default ``key``) names the endpoints (``name``, ``name_typed_data``: the OpenAPI operation ids)."""
+    name = name or key
+
+    def ids(kw: dict[str, Any]) -> dict[str, Any]:
+        return {param[2]: kw[param[0]]} if param else {}
+
+    def typed(platform: Any, body: BaseModel, **kw: Any) -> TypedDataOut:
+        return service.typed_data(platform, key, service.message_from(platform, key, body.model_dump(), **ids(kw)))
+
+    def relay(platform: Any, body: BaseModel, **kw: Any) -> TxOut:
+        data = body.model_dump()
+        return service.relay(platform, key, service.message_from(platform, key, data, **ids(kw)), data["signature"])
+
+    actions.add_route_pair(
+        router,
+        PlatformDep,
+        path,
+        actions.Route(f"{name}_typed_data", models[0], TypedDataOut, typed_doc, summary=typed_summary),
+        actions.Route(name, models[1], TxOut, doc, summary=summary, status_code=status_code),
+        typed,
+        relay,
+        [param[:2]] if param else [],
+    )
 
 
 # -- projects ----------------------------------------------------------------------------------
 
-
-@router.post("/projects/typed-data", response_model=TypedDataOut, summary="Typed data to register a project")
-def register_project_typed_data(body: RegisterProjectTypedData, platform: PlatformDep) -> TypedDataOut:
-    """The client department (CLIENT_ROLE) signs `RegisterProject`: prime, participants, contract amounts."""
-    return _typed(platform, "register_project", body)
-
-
-@router.post("/projects", response_model=TxOut, status_code=201, summary="Register a project (client-signed)")
-def register_project(body: RegisterProjectCreate, platform: PlatformDep) -> TxOut:
-    """Workers must be active citizens (422 `SubcontractPaymentsNotActiveCitizen`); the signer must
-    hold CLIENT_ROLE (403 `SubcontractPaymentsUnauthorized`). The new id is in `project_id`."""
-    return _relay(platform, "register_project", body)
+_pair(
+    "register_project",
+    "/projects",
+    (RegisterProjectTypedData, RegisterProjectCreate),
+    summary="Register a project (client-signed)",
+    doc="""Workers must be active citizens (422 `SubcontractPaymentsNotActiveCitizen`); the signer must
+    hold CLIENT_ROLE (403 `SubcontractPaymentsUnauthorized`). The new id is in `project_id`.""",
+    status_code=201,
+    typed_summary="Typed data to register a project",
+    typed_doc="The client department (CLIENT_ROLE) signs `RegisterProject`: prime, participants, contract amounts.",
+)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="A project: buckets and participants")
@@ -93,55 +129,45 @@ def get_project(project_id: ProjectId, platform: PlatformDep) -> ProjectOut:
     return service.get_project(platform, project_id)
 
 
-@router.post("/projects/{project_id}/participants/typed-data", response_model=TypedDataOut)
-def add_participants_typed_data(
-    project_id: ProjectId, body: AddParticipantsTypedData, platform: PlatformDep
-) -> TypedDataOut:
-    return _typed(platform, "add_participants", body, projectId=project_id)
-
-
-@router.post("/projects/{project_id}/participants", response_model=TxOut, status_code=201, summary="Add participants")
-def add_participants(project_id: ProjectId, body: AddParticipantsCreate, platform: PlatformDep) -> TxOut:
-    return _relay(platform, "add_participants", body, projectId=project_id)
-
-
-@router.post("/projects/{project_id}/funding/typed-data", response_model=TypedDataOut)
-def fund_typed_data(project_id: ProjectId, body: FundTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "fund", body, projectId=project_id)
-
-
-@router.post("/projects/{project_id}/funding", response_model=TxOut, status_code=201, summary="Fund a purpose bucket")
-def fund(project_id: ProjectId, body: FundCreate, platform: PlatformDep) -> TxOut:
-    """Moves won from the client's account into the bucket; the client must first allow the
-    escrow to pull them (`POST /payments/allowances`, an ERC-2612 permit)."""
-    return _relay(platform, "fund", body, projectId=project_id)
-
-
-@router.post("/projects/{project_id}/close/typed-data", response_model=TypedDataOut)
-def close_typed_data(project_id: ProjectId, body: CloseTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "close_project", body, projectId=project_id)
-
-
-@router.post("/projects/{project_id}/close", response_model=TxOut, summary="Close a project and refund the buckets")
-def close(project_id: ProjectId, body: CloseCreate, platform: PlatformDep) -> TxOut:
-    return _relay(platform, "close_project", body, projectId=project_id)
-
+_pair(
+    "add_participants",
+    "/projects/{project_id}/participants",
+    (AddParticipantsTypedData, AddParticipantsCreate),
+    _PROJECT,
+    summary="Add participants",
+    status_code=201,
+)
+_pair(
+    "fund",
+    "/projects/{project_id}/funding",
+    (FundTypedData, FundCreate),
+    _PROJECT,
+    summary="Fund a purpose bucket",
+    doc="""Moves won from the client's account into the bucket; the client must first allow the
+    escrow to pull them (`POST /payments/allowances`, an ERC-2612 permit).""",
+    status_code=201,
+)
+_pair(
+    "close_project",
+    "/projects/{project_id}/close",
+    (CloseTypedData, CloseCreate),
+    _PROJECT,
+    summary="Close a project and refund the buckets",
+    name="close",
+)
 
 # -- claims ------------------------------------------------------------------------------------
 
-
-@router.post("/projects/{project_id}/claims/typed-data", response_model=TypedDataOut)
-def submit_claim_typed_data(project_id: ProjectId, body: SubmitClaimTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "submit_claim", body, projectId=project_id)
-
-
-@router.post(
-    "/projects/{project_id}/claims", response_model=TxOut, status_code=201, summary="Submit a claim (prime-signed)"
+_pair(
+    "submit_claim",
+    "/projects/{project_id}/claims",
+    (SubmitClaimTypedData, SubmitClaimCreate),
+    _PROJECT,
+    summary="Submit a claim (prime-signed)",
+    doc="""Each payee must hold the role its purpose needs: a labour line to anyone but a registered
+    worker of the project is 422 `SubcontractPaymentsPayeeNotEligible`.""",
+    status_code=201,
 )
-def submit_claim(project_id: ProjectId, body: SubmitClaimCreate, platform: PlatformDep) -> TxOut:
-    """Each payee must hold the role its purpose needs: a labour line to anyone but a registered
-    worker of the project is 422 `SubcontractPaymentsPayeeNotEligible`."""
-    return _relay(platform, "submit_claim", body, projectId=project_id)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut, summary="A claim with each line's status")
@@ -149,25 +175,23 @@ def get_claim(claim_id: ClaimId, platform: PlatformDep) -> ClaimOut:
     return service.get_claim(platform, claim_id)
 
 
-@router.post("/claims/{claim_id}/confirmations/typed-data", response_model=TypedDataOut)
-def confirm_typed_data(claim_id: ClaimId, body: ConfirmTypedData, platform: PlatformDep) -> TypedDataOut:
-    """Without `lines`, every unconfirmed line the confirmer is responsible for."""
-    return _typed(platform, "confirm_lines", body, claimId=claim_id)
-
-
-@router.post("/claims/{claim_id}/confirmations", response_model=TxOut, summary="Confirm lines (employer / prime)")
-def confirm(claim_id: ClaimId, body: ConfirmCreate, platform: PlatformDep) -> TxOut:
-    return _relay(platform, "confirm_lines", body, claimId=claim_id)
-
-
-@router.post("/claims/{claim_id}/approvals/typed-data", response_model=TypedDataOut)
-def approve_typed_data(claim_id: ClaimId, body: ApproveTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "approve_claim", body, claimId=claim_id)
-
-
-@router.post("/claims/{claim_id}/approvals", response_model=TxOut, summary="Approve a claim (inspector-signed)")
-def approve(claim_id: ClaimId, body: ApproveCreate, platform: PlatformDep) -> TxOut:
-    return _relay(platform, "approve_claim", body, claimId=claim_id)
+_pair(
+    "confirm_lines",
+    "/claims/{claim_id}/confirmations",
+    (ConfirmTypedData, ConfirmCreate),
+    _CLAIM,
+    summary="Confirm lines (employer / prime)",
+    typed_doc="Without `lines`, every unconfirmed line the confirmer is responsible for.",
+    name="confirm",
+)
+_pair(
+    "approve_claim",
+    "/claims/{claim_id}/approvals",
+    (ApproveTypedData, ApproveCreate),
+    _CLAIM,
+    summary="Approve a claim (inspector-signed)",
+    name="approve",
+)
 
 
 @router.post("/claims/{claim_id}/settlement", response_model=TxOut, summary="Pay every payable line directly")
@@ -177,19 +201,15 @@ def settle(claim_id: ClaimId, platform: PlatformDep) -> TxOut:
     return service.settle(platform, claim_id)
 
 
-@router.post("/claims/{claim_id}/direct-payments/typed-data", response_model=TypedDataOut)
-def direct_payment_typed_data(claim_id: ClaimId, body: DirectPaymentTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "direct_payment", body, claimId=claim_id)
-
-
-@router.post(
-    "/claims/{claim_id}/direct-payments", response_model=TxOut, summary="Client pays a subcontract line directly"
+_pair(
+    "direct_payment",
+    "/claims/{claim_id}/direct-payments",
+    (DirectPaymentTypedData, DirectPaymentCreate),
+    _CLAIM,
+    summary="Client pays a subcontract line directly",
+    doc="""On a legal ground (three-party agreement, prime insolvency, two missed instalments, no
+    payment guarantee), recorded in `DirectPaymentMade`.""",
 )
-def direct_payment(claim_id: ClaimId, body: DirectPaymentCreate, platform: PlatformDep) -> TxOut:
-    """On a legal ground (three-party agreement, prime insolvency, two missed instalments, no
-    payment guarantee), recorded in `DirectPaymentMade`."""
-    return _relay(platform, "direct_payment", body, claimId=claim_id)
-
 
 # -- credits and money -------------------------------------------------------------------------
 
@@ -204,18 +224,15 @@ def push_credit(payee: Address, platform: PlatformDep) -> TxOut:
     return service.push_credit(platform, payee)
 
 
-@router.post("/credits/{payee}/withdrawals/typed-data", response_model=TypedDataOut)
-def withdraw_typed_data(payee: Address, body: WithdrawTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "withdraw", body, payee=payee)
-
-
-@router.post(
-    "/credits/{payee}/withdrawals", response_model=TxOut, summary="Withdraw a credit to another address (payee-signed)"
+_pair(
+    "withdraw",
+    "/credits/{payee}/withdrawals",
+    (WithdrawTypedData, WithdrawCreate),
+    _PAYEE,
+    summary="Withdraw a credit to another address (payee-signed)",
+    doc="""For a citizen's credit, `to` must be bound to the same citizen (403-free 422
+    `SubcontractPaymentsNotOwnAccount` otherwise): wages only reach the worker's own account.""",
 )
-def withdraw(payee: Address, body: WithdrawCreate, platform: PlatformDep) -> TxOut:
-    """For a citizen's credit, `to` must be bound to the same citizen (403-free 422
-    `SubcontractPaymentsNotOwnAccount` otherwise): wages only reach the worker's own account."""
-    return _relay(platform, "withdraw", body, payee=payee)
 
 
 @router.get("/balances/{account}", response_model=BalanceOut, summary="KRW balance and allowance to the escrow")
@@ -223,16 +240,13 @@ def get_balance(account: Address, platform: PlatformDep) -> BalanceOut:
     return service.get_balance(platform, account)
 
 
-@router.post(
-    "/allowances/typed-data", response_model=TypedDataOut, summary="ERC-2612 permit letting the escrow pull won"
+_pair(
+    "permit",
+    "/allowances",
+    (PermitTypedData, PermitCreate),
+    summary="Relay a signed permit",
+    typed_summary="ERC-2612 permit letting the escrow pull won",
 )
-def permit_typed_data(body: PermitTypedData, platform: PlatformDep) -> TypedDataOut:
-    return _typed(platform, "permit", body)
-
-
-@router.post("/allowances", response_model=TxOut, summary="Relay a signed permit")
-def permit(body: PermitCreate, platform: PlatformDep) -> TxOut:
-    return _relay(platform, "permit", body)
 
 
 # -- city admin / treasury (signed-in session; the operator key relays) ---------------------------------------------------------

@@ -24,8 +24,6 @@ from civic_ledger.payments.actions import (
     PURPOSES,
     ROLE_CODES,
     ROLES,
-    Action,
-    to_contract_value,
 )
 from civic_ledger.payments.schemas import (
     BalanceOut,
@@ -39,7 +37,7 @@ from civic_ledger.payments.schemas import (
     TxOut,
     TypedDataOut,
 )
-from civic_ledger.platform import eip712
+from civic_ledger.platform import actions
 from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
 
@@ -56,10 +54,6 @@ def payments(platform: Platform) -> Contract:
 
 def token(platform: Platform) -> Contract:
     return platform.deployment.contract("CivicWon")
-
-
-def _contract(platform: Platform, action: Action) -> Contract:
-    return platform.deployment.contract(action.contract)
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -122,14 +116,8 @@ def _camel(name: str) -> str:
 
 def typed_data(platform: Platform, key: str, message: dict[str, Any]) -> TypedDataOut:
     """Typed data of action ``key`` with nonce and deadline filled in when missing."""
-    action = ACTIONS[key]
-    contract = _contract(platform, action)
     signer = _signer_of(platform, key, message)
-    if message.get("nonce") is None:
-        message["nonce"] = int(platform.relayer.call(contract.functions.nonces(signer)))
-    if message.get("deadline") is None:
-        message["deadline"] = _deadline(platform)
-    typed = _typed(platform, action, message)
+    typed = actions.prepare(platform, ACTIONS[key], message, signer=signer)
     return TypedDataOut(action=key, signer=signer, typed_data=typed.to_dict())
 
 
@@ -143,38 +131,10 @@ def _signer_of(platform: Platform, key: str, message: dict[str, Any]) -> str:
     return to_checksum_address(message[ACTIONS[key].signer])
 
 
-def _deadline(platform: Platform) -> int:
-    # Chain time, not wall time: a development chain's clock may have been moved forward.
-    return eip712.deadline(now=platform.chain.now())
-
-
-def _typed(platform: Platform, action: Action, message: dict[str, Any]) -> eip712.TypedMessage:
-    contract = _contract(platform, action)
-    missing = [f for f in action.fields if f not in message]
-    if missing:
-        raise InvalidInput(f"{action.primary}: missing field(s) {', '.join(missing)}")
-    body = {f: message[f] for f in action.fields}
-    return eip712.TypedMessage(
-        eip712.domain(action.contract, platform.chain.chain_id, contract.address), action.primary, action.types, body
-    )
-
-
 def relay(platform: Platform, key: str, message: dict[str, Any], signature: str) -> TxOut:
     """Check ``signature`` over the message of action ``key``, simulate, relay; the events."""
-    action = ACTIONS[key]
-    typed = _typed(platform, action, message)
+    actions.typed_message(platform, ACTIONS[key], message)  # a missing field is a 422 before any call
     signer = _signer_of(platform, key, message)
-    typed.require_signer(signature, signer, f"signer of {action.primary}")
-    if key == "permit":
-        _require_client(platform, signer)
-    contract = _contract(platform, action)
-    sig = bytes.fromhex(signature.removeprefix("0x"))
-    args = [to_contract_value(name, message[name]) for name in action.args]
-    if key == "permit":
-        args += [sig[64], sig[:32], sig[32:64]]
-    else:
-        args.append(sig)
-    fn = getattr(contract.functions, action.function)(*args)
     gas = None
     if key == "submit_claim":
         gas = 200_000 + 60_000 * len(message["lines"])
@@ -182,7 +142,10 @@ def relay(platform: Platform, key: str, message: dict[str, Any], signature: str)
         gas = 300_000 + 50_000 * len(message["participants"])
     elif key == "direct_payment":
         gas = 400_000
-    receipt = platform.relayer.transact(fn, simulate=True, gas=gas)
+    check = (lambda _typed: _require_client(platform, signer)) if key == "permit" else None
+    receipt = (
+        actions.Signed(platform, ACTIONS[key], message, signature).verify(signer=signer, check=check).send(gas=gas)
+    )
     return _tx_out(platform, key, receipt)
 
 

@@ -1,14 +1,11 @@
 """HTTP routes of the used-car history area: thin wrappers around :mod:`civic_ledger.vehicles.service`.
 
 Every record is a pair of routes, generated from the one table of actions
-(:data:`civic_ledger.vehicles.actions.ACTIONS`): ``POST .../typed-data`` answers the EIP-712 typed
+(:data:`civic_ledger.vehicles.actions.ACTIONS`) by the platform's route-pair helper: ``POST .../typed-data`` answers the EIP-712 typed
 data for the named signer to sign, ``POST ...`` relays it signed. No session is needed: the
 signature is the authority, and the contract checks the signer's role. A VIN that is not 17
 characters of the ISO 3779 alphabet is a 422 naming the VIN.
 """
-
-# No ``from __future__ import annotations``: the routes are made in a loop, and FastAPI reads their
-# annotations (the request models differ per record) when they are registered.
 
 from typing import Annotated, Any, Literal
 
@@ -16,6 +13,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from civic_ledger.api.deps import PlatformDep
+from civic_ledger.platform import actions
 from civic_ledger.vehicles import html, reads, service
 from civic_ledger.vehicles.schemas import REQUESTS, InspectionOut, RecordOut, TypedDataOut, VehicleOut
 
@@ -36,16 +34,28 @@ PATHS: dict[str, tuple[str, str]] = {
 }
 
 
-@router.post("/typed-data", response_model=TypedDataOut, summary="Typed data to register a vehicle (registry)")
-def register_typed_data(body: REQUESTS["register"][0], platform: PlatformDep) -> TypedDataOut:  # type: ignore[valid-type]
-    return service.typed_data(platform, "register", body.vin, body)  # type: ignore[attr-defined]
-
-
-@router.post("", response_model=RecordOut, status_code=201, summary="Register a vehicle (registry-signed)")
-def register(body: REQUESTS["register"][1], platform: PlatformDep) -> RecordOut:  # type: ignore[valid-type]
-    """403 when the signer is no REGISTRY_ROLE holder or the owner is neither an active citizen nor a dealer;
-    409 when the VIN is registered already."""
-    return service.relay(platform, "register", body.vin, body)  # type: ignore[attr-defined]
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "",
+    actions.Route(
+        "register_typed_data",
+        REQUESTS["register"][0],
+        TypedDataOut,
+        summary="Typed data to register a vehicle (registry)",
+    ),
+    actions.Route(
+        "register",
+        REQUESTS["register"][1],
+        RecordOut,
+        """403 when the signer is no REGISTRY_ROLE holder or the owner is neither an active citizen nor a dealer;
+    409 when the VIN is registered already.""",
+        summary="Register a vehicle (registry-signed)",
+        status_code=201,
+    ),
+    lambda platform, body: service.typed_data(platform, "register", body.vin, body),
+    lambda platform, body: service.relay(platform, "register", body.vin, body),
+)
 
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionOut, summary="One inspection record")
@@ -73,16 +83,16 @@ def get_history(
 
 def _add(key: str, segment: str, summary: str) -> None:
     typed_model, create_model = REQUESTS[key]
-
-    def typed(vin: VinPath, body: typed_model, platform: PlatformDep) -> TypedDataOut:  # type: ignore[valid-type]
-        return service.typed_data(platform, key, vin, body)
-
-    def create(vin: VinPath, body: create_model, platform: PlatformDep) -> RecordOut:  # type: ignore[valid-type]
-        return service.relay(platform, key, vin, body)
-
-    typed.__name__, create.__name__ = f"{key}_typed_data", f"record_{key}"
-    router.post(f"/{{vin}}/{segment}/typed-data", response_model=TypedDataOut, summary=f"Typed data: {summary}")(typed)
-    router.post(f"/{{vin}}/{segment}", response_model=RecordOut, status_code=201, summary=f"Relay {summary}")(create)
+    actions.add_route_pair(
+        router,
+        PlatformDep,
+        f"/{{vin}}/{segment}",
+        actions.Route(f"{key}_typed_data", typed_model, TypedDataOut, summary=f"Typed data: {summary}"),
+        actions.Route(f"record_{key}", create_model, RecordOut, summary=f"Relay {summary}", status_code=201),
+        lambda platform, body, vin: service.typed_data(platform, key, vin, body),
+        lambda platform, body, vin: service.relay(platform, key, vin, body),
+        [("vin", VinPath)],
+    )
 
 
 for _key, (_segment, _summary) in PATHS.items():

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from web3.logs import DISCARD
 
 from civic_ledger.errors import ContractError, InvalidInput
-from civic_ledger.platform import eip712
+from civic_ledger.platform import actions, eip712
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.vehicles import vin as v
 from civic_ledger.vehicles.actions import ACTIONS, CONTRACT, Action
@@ -47,13 +47,8 @@ def action(key: str) -> Action:
         raise InvalidInput(f"unknown vehicle record {key!r} (one of {', '.join(ACTIONS)})") from None
 
 
-def typed_message(platform: Platform, a: Action, message: dict[str, Any]) -> eip712.TypedMessage:
-    domain = eip712.domain(CONTRACT, platform.chain.chain_id, platform.deployment.address(CONTRACT))
-    return eip712.TypedMessage(domain, a.primary, a.types, message)
-
-
-def deadline_in(platform: Platform, ttl_s: int) -> int:
-    return max(platform.chain.now(), eip712.deadline(0)) + ttl_s
+#: the typed message of a record (``scripts/bench_vehicles.py`` signs with it)
+typed_message = actions.typed_message
 
 
 def _fill(platform: Platform, a: Action, vin_hash: str, body: BaseModel) -> BaseModel:
@@ -71,6 +66,7 @@ def _fill(platform: Platform, a: Action, vin_hash: str, body: BaseModel) -> Base
 def _message(platform: Platform, a: Action, vin_text: str, body: BaseModel) -> tuple[dict[str, Any], BaseModel]:
     vin_hash = v.vin_hash(vin_text)
     body = _fill(platform, a, vin_hash, body)
+    assert a.message is not None  # every VehicleHistory record declares its builder
     return a.message(vin_hash, body), body
 
 
@@ -78,16 +74,12 @@ def typed_data(platform: Platform, key: str, vin_text: str, body: Any) -> TypedD
     """The EIP-712 typed data of record ``key`` for ``body.signer`` to sign."""
     a = action(key)
     message, body = _message(platform, a, vin_text, body)
-    nonce = int(read(platform, history_contract(platform).functions.nonces(body.signer))) if a.uses_nonce else None
-    if a.uses_nonce:
-        message["nonce"] = nonce
-    message["deadline"] = deadline_in(platform, body.ttl_s)
-    typed = typed_message(platform, a, message)
+    typed = actions.prepare(platform, a, message, signer=body.signer, ttl_s=body.ttl_s)
     return TypedDataOut(
         typed_data=typed.to_dict(),
         signer=body.signer,
         deadline=message["deadline"],
-        nonce=nonce,
+        nonce=message.get("nonce"),
         digest="0x" + typed.digest().hex(),
         also_signs=getattr(body, "seller", None) if key == "purchase" else None,
     )
@@ -100,23 +92,22 @@ def relay(platform: Platform, key: str, vin_text: str, body: Any) -> RecordOut:
     if a.uses_nonce:
         message["nonce"] = body.nonce
     message["deadline"] = body.deadline
-    typed = typed_message(platform, a, message)
-    typed.require_signer(body.signature, body.signer, a.label)
-    signatures = [bytes.fromhex(body.signature[2:])]
-    if key == "purchase":
+
+    def seller_signs(typed: eip712.TypedMessage) -> None:
         if body.seller_signature is None:
             raise InvalidInput("seller_signature: a purchase needs the seller's signature too (the current owner)")
         typed.require_signer(body.seller_signature, body.seller, "seller", field="seller_signature")
-        signatures.append(bytes.fromhex(body.seller_signature[2:]))
-    c = history_contract(platform)
-    args = a.call(message)
-    fn = getattr(c.functions, a.function)(*args, *signatures)
-    try:
-        receipt = platform.relayer.transact(fn, simulate=True)
-    except ContractError as exc:
+
+    def rollback(exc: ContractError, args: list[Any]) -> Exception | None:
         if key == "reading" and exc.error_name == "VehicleHistoryOdometerRollback":
-            raise _record_rollback(platform, args, signatures, exc) from None
-        raise
+            return _record_rollback(platform, args, exc)
+        return None
+
+    purchase = key == "purchase"
+    signed = actions.Signed(platform, a, message, body.signature)
+    signed.verify(signer=body.signer, check=seller_signs if purchase else None)
+    receipt = signed.send(also=[body.seller_signature] if purchase else [], on_revert=rollback)
+    c = history_contract(platform)
     names = [
         str(e["event"])
         for ev in c.events
@@ -142,10 +133,10 @@ def relay(platform: Platform, key: str, vin_text: str, body: Any) -> RecordOut:
     )
 
 
-def _record_rollback(platform: Platform, args: list[Any], signatures: list[bytes], exc: ContractError) -> ContractError:
+def _record_rollback(platform: Platform, args: list[Any], exc: ContractError) -> ContractError:
     """Put the signed, refused reading on record (``OdometerRollbackRefused``); the refusal, with where."""
     c = history_contract(platform)
-    receipt = platform.relayer.transact(c.functions.reportRollback(*args, *signatures), simulate=True)
+    receipt = platform.relayer.transact(c.functions.reportRollback(*args), simulate=True)
     details = dict(exc.details or {})
     details["recorded"] = {"tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
     exc.details = details
