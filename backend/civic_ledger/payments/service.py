@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic, to_checksum_address
-from web3._utils.events import get_event_data
+from eth_utils import to_checksum_address
 from web3.contract import Contract
 
 from civic_ledger.errors import Forbidden, InvalidInput, NotFound
@@ -39,6 +38,7 @@ from civic_ledger.payments.schemas import (
 )
 from civic_ledger.platform import actions
 from civic_ledger.platform.indexer import fresh_read
+from civic_ledger.platform.indexer.decoder import args_with_ints
 from civic_ledger.platform.runtime import Platform
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -150,8 +150,8 @@ def relay(platform: Platform, key: str, message: dict[str, Any], signature: str)
 
 
 def _tx_out(platform: Platform, key: str, receipt: Any) -> TxOut:
-    events = decode_events(payments(platform), receipt.raw) + decode_events(
-        token(platform), receipt.raw, only=("Approval",)
+    events = decode_events(platform, payments(platform), receipt.raw) + decode_events(
+        platform, token(platform), receipt.raw, only=("Approval",)
     )
     out = TxOut(
         action=key, tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used, events=events
@@ -164,32 +164,26 @@ def _tx_out(platform: Platform, key: str, receipt: Any) -> TxOut:
     return out
 
 
-def decode_events(contract: Contract, raw_receipt: Any, only: tuple[str, ...] | None = None) -> list[EventOut]:
-    """The receipt's logs emitted by ``contract``, decoded by their topic (``only``: these names)."""
-    by_topic: dict[bytes, Any] = {}
-    for item in contract.abi:
-        if item.get("type") == "event" and (only is None or item.get("name") in only):
-            by_topic[bytes(event_abi_to_log_topic(item))] = item  # type: ignore[arg-type]
+def decode_events(
+    platform: Platform, contract: Contract, raw_receipt: Any, only: tuple[str, ...] | None = None
+) -> list[EventOut]:
+    """The receipt's logs emitted by ``contract``, decoded by the platform's one event decoder
+    (``only``: these names); integers as numbers, as the API has always given them."""
+    decoder = platform.indexer.decoder
+    abis = {item["name"]: item for item in contract.abi if item.get("type") == "event"}
     found: list[EventOut] = []
     for log in raw_receipt["logs"]:
         if log["address"] != contract.address or not log["topics"]:
             continue
-        abi = by_topic.get(bytes(log["topics"][0]))
-        if abi is None:
+        topics = ["0x" + bytes(t).hex() if not isinstance(t, str) else t.lower() for t in log["topics"]]
+        data = log["data"] if isinstance(log["data"], str) else "0x" + bytes(log["data"]).hex()
+        ev = decoder.decode(contract.address, topics, data)
+        if ev.event is None or (only is not None and ev.event not in only):
             continue
-        ev = get_event_data(contract.w3.codec, abi, log)
-        found.append(EventOut(event=ev["event"], args=_jsonable(dict(ev["args"])), log_index=int(ev["logIndex"])))
+        # the decoder gives JSON values (hex bytes, lists); integers back as numbers
+        args = args_with_ints(abis[ev.event], ev.args)
+        found.append(EventOut(event=ev.event, args=args, log_index=int(log["logIndex"])))
     return found
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 # -- unsigned actions --------------------------------------------------------------------------
@@ -227,14 +221,14 @@ def grant_role(platform: Platform, role: str, account: str) -> TxOut:
 def mint(platform: Platform, to: str, amount: int) -> TxOut:
     receipt = platform.relayer.transact(token(platform).functions.mint(to, amount), simulate=True)
     out = _tx_out(platform, "mint", receipt)
-    out.events = decode_events(token(platform), receipt.raw, only=("Minted",))
+    out.events = decode_events(platform, token(platform), receipt.raw, only=("Minted",))
     return out
 
 
 def set_blocked(platform: Platform, account: str, blocked: bool) -> TxOut:
     receipt = platform.relayer.transact(token(platform).functions.setBlocked(account, blocked), simulate=True)
     out = _tx_out(platform, "block" if blocked else "unblock", receipt)
-    out.events = decode_events(token(platform), receipt.raw, only=("AccountBlocked",))
+    out.events = decode_events(platform, token(platform), receipt.raw, only=("AccountBlocked",))
     return out
 
 
