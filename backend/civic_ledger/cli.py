@@ -20,6 +20,7 @@ from civic_ledger.clikit import (
     err,
     fail,
     load_settings,
+    print_table,
     say,
 )
 from civic_ledger.clikit import (
@@ -67,53 +68,35 @@ ChainOpt = Annotated[
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Chain store, manifest and keystores. Env: CIVIC_DATA_DIR.")
 ]
+ServerApiOpt = Annotated[
+    str | None,
+    typer.Option("--api", help="A server running on this data directory (default: CIVIC_API_URL, else host:port)."),
+]
+
+
+# command name → its help in ``civic-ledger --help``, in that order; the group is ``civic_ledger.NAME.cli:app``
+AREAS = {
+    "identity": "Citizen Card identity: keystores, registration, key rotation, sign-in.",
+    "roles": "Agency roles (POLL_ADMIN_ROLE, …): list, check, grant, revoke.",
+    "voting": "M-Voting: polls, signed ballots, results, recount.",
+    "credentials": "Online credentials: issue, revoke, verify, present.",
+    "mileage": "ZeroPay-linked mileage: programs, awards, redemptions, settlements, reports.",
+    "payments": "Automatic subcontract payment (대금e바로): projects, buckets, claims, approvals, direct settlement.",
+    "audit": "Audit a project's payments from chain data alone: trail CSV, reconcile.",
+    "index": "The event index and read models: status, rebuild, verify.",
+    "network": "A permissioned validator network (Besu QBFT) for the ledger.",
+    "vehicles": "Used-car history (장안평): registration, odometer, inspections, claims, liens, trades, reports.",
+    "labor": "Part-time worker protection: contracts, work weeks, wage statements, findings, evidence.",
+}
+_MODULES = {"index": "platform.index_cli"}  # a group whose module is not NAME.cli
 
 
 def _add_area_commands() -> None:
-    from civic_ledger.audit.cli import app as audit_app
-    from civic_ledger.credentials.cli import app as credentials_app
-    from civic_ledger.identity.cli import app as identity_app
-    from civic_ledger.labor.cli import app as labor_app
-    from civic_ledger.mileage.cli import app as mileage_app
-    from civic_ledger.payments.cli import app as payments_app
-    from civic_ledger.platform.index_cli import app as index_app
-    from civic_ledger.roles.cli import app as roles_app
-    from civic_ledger.vehicles.cli import app as vehicles_app
-    from civic_ledger.voting.cli import app as voting_app
+    import importlib
 
-    app.add_typer(
-        identity_app, name="identity", help="Citizen Card identity: keystores, registration, key rotation, sign-in."
-    )
-    app.add_typer(roles_app, name="roles", help="Agency roles (POLL_ADMIN_ROLE, …): list, check, grant, revoke.")
-    app.add_typer(voting_app, name="voting", help="M-Voting: polls, signed ballots, results, recount.")
-    app.add_typer(credentials_app, name="credentials", help="Online credentials: issue, revoke, verify, present.")
-    app.add_typer(
-        mileage_app,
-        name="mileage",
-        help="ZeroPay-linked mileage: programs, awards, redemptions, settlements, reports.",
-    )
-    app.add_typer(
-        payments_app,
-        name="payments",
-        help="Automatic subcontract payment (대금e바로): projects, buckets, claims, approvals, direct settlement.",
-    )
-    app.add_typer(
-        audit_app, name="audit", help="Audit a project's payments from chain data alone: trail CSV, reconcile."
-    )
-    app.add_typer(index_app, name="index", help="The event index and read models: status, rebuild, verify.")
-    from civic_ledger.network.cli import app as network_app
-
-    app.add_typer(network_app, name="network", help="A permissioned validator network (Besu QBFT) for the ledger.")
-    app.add_typer(
-        vehicles_app,
-        name="vehicles",
-        help="Used-car history (장안평): registration, odometer, inspections, claims, liens, trades, reports.",
-    )
-    app.add_typer(
-        labor_app,
-        name="labor",
-        help="Part-time worker protection: contracts, work weeks, wage statements, findings, evidence.",
-    )
+    for name, summary in AREAS.items():
+        module = importlib.import_module(f"civic_ledger.{_MODULES.get(name, f'{name}.cli')}")
+        app.add_typer(module.app, name=name, help=summary)
 
 
 def _progress(message: str) -> None:
@@ -172,10 +155,7 @@ def deploy(
     redeploy_changed: Annotated[
         bool, typer.Option(help="Deploy contracts whose code changed anew instead of stopping.")
     ] = False,
-    api: Annotated[
-        str | None,
-        typer.Option("--api", help="A server running on this data directory (default: CIVIC_API_URL, else host:port)."),
-    ] = None,
+    api: ServerApiOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy every contract not yet in this chain's manifest, then show the deployment.
@@ -213,10 +193,7 @@ def deploy(
 def status(
     chain: ChainOpt = None,
     data_dir: DataDirOpt = None,
-    api: Annotated[
-        str | None,
-        typer.Option("--api", help="A server running on this data directory (default: CIVIC_API_URL, else host:port)."),
-    ] = None,
+    api: ServerApiOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the chain, the operator and every deployed contract (checked against the chain).
@@ -254,33 +231,39 @@ def _print_api_status(url: str, as_json: bool) -> None:
         name: {"address": c["address"], "block": c["deploy_block"], "tx": c["deploy_tx"], "code_hash": c["code_hash"]}
         for name, c in found["contracts"].items()
     }
+    status = {
+        "chain": found["chain"],
+        "chain_id": found["chain_id"],
+        "development": found["development"],
+        "head": found["head_block"],
+        "operator": found["operator"],
+        "compiler": found["compiler_version"],
+        "manifest": found["manifest"],
+        "contracts": contracts,
+    }
+    _show_status(status, as_json, source=url)
+
+
+def _show_status(s: dict[str, Any], as_json: bool, source: str | None = None) -> None:
+    """``status`` of this data directory (its contracts checked against the chain), or of the server at ``source``."""
     if as_json:
-        emit_json(
-            {
-                "chain": found["chain"],
-                "chain_id": found["chain_id"],
-                "development": found["development"],
-                "head": found["head_block"],
-                "operator": found["operator"],
-                "compiler": found["compiler_version"],
-                "manifest": found["manifest"],
-                "contracts": contracts,
-                "source": url,
-            }
-        )
+        emit_json(s if source is None else {**s, "source": source})
         return
+    where = f" · from the server at {source}" if source else ""
     console.print(
-        f"chain [bold]{found['chain']}[/] · id {found['chain_id']}{' (development)' if found['development'] else ''}"
-        f" · head block {found['head_block']} · operator {found['operator']} · from the server at {url}",
+        f"chain [bold]{s['chain']}[/] · id {s['chain_id']}{' (development)' if s['development'] else ''}"
+        f" · head block {s['head']} · operator {s['operator']}{where}",
         highlight=False,
     )
-    console.print(f"compiler {found['compiler_version']} · manifest {found['manifest']}", highlight=False)
-    table = Table()
-    for col in ("contract", "address", "deploy block", "deploy tx"):
-        table.add_column(col)
-    for name, e in contracts.items():
-        table.add_row(name, e["address"], str(e["block"]), e["tx"][:18] + "…")
-    console.print(table)
+    console.print(f"compiler {s['compiler']} · manifest {s['manifest']}", highlight=False)
+    code = {"code": "[green]matches[/]"} if source is None else {}  # checked against the chain here
+    print_table(
+        ("contract", "address", "deploy block", "deploy tx", *code),
+        (
+            (name, e["address"], str(e["block"]), e["tx"][:18] + "…", *code.values())
+            for name, e in s["contracts"].items()
+        ),
+    )
 
 
 @app.command(
@@ -351,33 +334,17 @@ def compile_cmd(
 def _print_status(platform: Any, as_json: bool = False) -> None:
     chain = platform.chain
     d = platform.deployment
-    head = chain.head()
-    if as_json:
-        emit_json(
-            {
-                "chain": chain.kind,
-                "chain_id": chain.chain_id,
-                "development": chain.is_development,
-                "head": head,
-                "operator": platform.operator.address,
-                "compiler": d.compiler_version,
-                "manifest": str(d.manifest_path),
-                "contracts": d.entries,
-            }
-        )
-        return
-    console.print(
-        f"chain [bold]{chain.kind}[/] · id {chain.chain_id}{' (development)' if chain.is_development else ''}"
-        f" · head block {head} · operator {platform.operator.address}",
-        highlight=False,
-    )
-    console.print(f"compiler {d.compiler_version} · manifest {d.manifest_path}", highlight=False)
-    table = Table()
-    for col in ("contract", "address", "deploy block", "deploy tx", "code"):
-        table.add_column(col)
-    for name, e in d.entries.items():
-        table.add_row(name, e["address"], str(e["block"]), e["tx"][:18] + "…", "[green]matches[/]")
-    console.print(table)
+    status = {
+        "chain": chain.kind,
+        "chain_id": chain.chain_id,
+        "development": chain.is_development,
+        "head": chain.head(),
+        "operator": platform.operator.address,
+        "compiler": d.compiler_version,
+        "manifest": str(d.manifest_path),
+        "contracts": d.entries,
+    }
+    _show_status(status, as_json)
 
 
 _add_area_commands()

@@ -16,32 +16,22 @@ import typer
 from rich.table import Table
 
 from civic_ledger.audit.trail import ChainSource, build_trail, reconcile
-from civic_ledger.clikit import (
-    CliContext,
-    Group,
-    console,
-    emit_json,
-    note,
-    say,
-)
+from civic_ledger.clikit import CliContext, Group, console, deployment_line, emit_json, note, print_table, say
 
 app = Group(help="Audit a project's payments from chain data alone.")
+ProjectArg = Annotated[int, typer.Argument(help="Project id.")]
 
 
 def _source(cli: CliContext) -> ChainSource:
     source = ChainSource.from_rpc(cli.rpc, cli.manifest, cli.data)
-    d = source.deployment
-    note(
-        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
-        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
-    )
+    note(deployment_line(source.deployment))
     return source
 
 
 @app.command(uses=("node", "json"))
 def trail(
     cli: CliContext,
-    project: Annotated[int, typer.Argument(help="Project id.")],
+    project: ProjectArg,
     out: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (and OUT.manifest.json).")] = None,
 ) -> None:
     """Every event of PROJECT as CSV (block,time,tx,log_index,event,payer,payee,purpose,amount,claim,evidence,due,late)."""
@@ -65,7 +55,7 @@ def trail(
 @app.command("reconcile", uses=("node", "json"))
 def reconcile_cmd(
     cli: CliContext,
-    project: Annotated[int, typer.Argument(help="Project id.")],
+    project: ProjectArg,
 ) -> None:
     """Per bucket funded = paid + refunded + balance, per payee claimed vs paid, late interest, escrow check.
 
@@ -73,10 +63,7 @@ def reconcile_cmd(
     Exit code 2 when anything does not match."""
     source = _source(cli)
     result = reconcile(source, project)
-    if cli.as_json:
-        emit_json(result)
-    else:
-        _print(result)
+    cli.show(result, _print)
     if not result["matches"]:
         raise typer.Exit(2)
 
@@ -114,12 +101,14 @@ def _print(r: dict) -> None:  # type: ignore[type-arg]
         )
     console.print(p)
     if r["late"]:
-        lt = Table(title="late subcontract payments (15.5 %/yr)")
-        for col in ("claim", "line", "payee", "amount", "interest"):
-            lt.add_column(col)
-        for x in r["late"]:
-            lt.add_row(str(x["claim"]), str(x["line"]), x["payee"], f"{x['amount']:,}", f"{x['interest']:,}")
-        console.print(lt)
+        print_table(
+            ("claim", "line", "payee", "amount", "interest"),
+            (
+                (str(x["claim"]), str(x["line"]), x["payee"], f"{x['amount']:,}", f"{x['interest']:,}")
+                for x in r["late"]
+            ),
+            title="late subcontract payments (15.5 %/yr)",
+        )
     e = r["escrow"]
     say(
         f"escrow: {e['balance_on_chain']:,} won on chain, {e['balance_from_events']:,} attributed by events, "

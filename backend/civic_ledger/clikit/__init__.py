@@ -29,7 +29,20 @@ from civic_ledger.clikit.options import (
     RpcUrlOptional,
     TokenOpt,
 )
-from civic_ledger.clikit.output import cli_errors, console, emit_json, err, fail, note, read_json, say, show, write_json
+from civic_ledger.clikit.output import (
+    cli_errors,
+    console,
+    deployment_line,
+    emit_json,
+    err,
+    fail,
+    note,
+    print_table,
+    read_json,
+    say,
+    show,
+    write_json,
+)
 from civic_ledger.clikit.settings import data_dir_or_default, load_settings
 from civic_ledger.clikit.signer import (
     PASSWORD_ENV,
@@ -69,6 +82,7 @@ __all__ = [
     "cli_errors",
     "console",
     "data_dir_or_default",
+    "deployment_line",
     "emit_json",
     "err",
     "fail",
@@ -76,6 +90,7 @@ __all__ = [
     "load_settings",
     "load_signer",
     "note",
+    "print_table",
     "read_json",
     "resolve_password",
     "say",

@@ -132,6 +132,12 @@ class Group(typer.Typer):
         kw.setdefault("pretty_exceptions_enable", False)
         super().__init__(help=help, **kw)
 
+    def group(self, name: str, *, help: str) -> Group:
+        """A sub-group ``name`` of this group (``civic-ledger labor contract …``)."""
+        sub = Group(help=help)
+        self.add_typer(sub, name=name)
+        return sub
+
     def command(
         self, name: str | None = None, *, uses: tuple[str, ...] = (), cls: type[TyperCommand] | None = None, **kw: Any
     ) -> Callable[..., Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from civic_ledger.errors import CivicLedgerError
 
@@ -60,6 +61,24 @@ def say(message: str) -> None:
 def note(message: str) -> None:
     """A line for people on stderr (progress, a hint, what was done)."""
     err.print(message, highlight=False, soft_wrap=True)
+
+
+def print_table(columns: Iterable[str], rows: Iterable[Iterable[Any]], **table: Any) -> None:
+    """A table for people on stdout: one column a name in ``columns``, one row a cell list in ``rows``."""
+    out = Table(**table)
+    for col in columns:
+        out.add_column(col)
+    for row in rows:
+        out.add_row(*row)
+    console.print(out)
+
+
+def deployment_line(d: dict[str, Any]) -> str:
+    """The one line that says which trusted deployment a chain-only check read."""
+    return (
+        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
+        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
+    )
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from civic_ledger.clikit import (
     emit_json,
     err,
     fail,
+    print_table,
     read_json,
     resolve_password,
     say,
@@ -401,24 +402,26 @@ def status(
     """Show the on-chain status of credentials (documents or --anchor/--position)."""
     refs, _ = _refs(files or [], anchor, position)
     found = [cli.client.get(f"/credentials/status/{r['anchor_id']}", params={"position": r["position"]}) for r in refs]
-    if cli.as_json:
-        return emit_json(found)
-    table = Table()
-    for col in ("anchor", "pos", "kind", "issuer", "anchored", "revoked", "suspended"):
-        table.add_column(col)
     from civic_ledger.credentials.document import iso
 
-    for s in found:
-        table.add_row(
-            s["anchor_id"][:18] + "…",
-            str(s["position"]),
-            "batch" if s["batch"] else "single",
-            s["issuer_id"][:18] + "…",
-            iso(s["anchored_at"]),
-            "[red]yes[/]" if s["revoked"] else "no",
-            "[yellow]yes[/]" if s["suspended"] else "no",
-        )
-    console.print(table)
+    cli.show(
+        found,
+        lambda found: print_table(
+            ("anchor", "pos", "kind", "issuer", "anchored", "revoked", "suspended"),
+            (
+                (
+                    s["anchor_id"][:18] + "…",
+                    str(s["position"]),
+                    "batch" if s["batch"] else "single",
+                    s["issuer_id"][:18] + "…",
+                    iso(s["anchored_at"]),
+                    "[red]yes[/]" if s["revoked"] else "no",
+                    "[yellow]yes[/]" if s["suspended"] else "no",
+                )
+                for s in found
+            ),
+        ),
+    )
 
 
 @app.command("disclose")

@@ -13,15 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from civic_ledger.clikit import (
-    CliContext,
-    cli_context,
-    console,
-    fail,
-    say,
-)
+from civic_ledger.clikit import CliContext, cli_context, deployment_line, fail, print_table, say
 
 # -- verification (node only) -------------------------------------------------------------------
 
@@ -44,18 +37,13 @@ def _trusted(cli: CliContext, registry: str | None) -> Any:
 def _print_report(report: dict[str, Any]) -> None:
     d = report.get("deployment") or {}
     if d:
-        say(
-            f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
-            + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
-        )
-    table = Table(title=f"credential {report.get('credential_hash')}")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("detail")
+        say(deployment_line(d))
     colours = {"pass": "green", "fail": "red", "skipped": "yellow"}
-    for c in report["checks"]:
-        table.add_row(c["name"], f"[{colours[c['status']]}]{c['status']}[/]", c["detail"])
-    console.print(table)
+    print_table(
+        ("check", "result", "detail"),
+        ((c["name"], f"[{colours[c['status']]}]{c['status']}[/]", c["detail"]) for c in report["checks"]),
+        title=f"credential {report.get('credential_hash')}",
+    )
     if report.get("claims"):
         say("disclosed claims: " + json.dumps(report["claims"], ensure_ascii=False))
     verdict = "[bold green]VALID[/]" if report["valid"] else "[bold red]INVALID[/]"

@@ -20,8 +20,7 @@ from civic_ledger.errors import InvalidInput
 from civic_ledger.identity import keys
 
 app = kit.Group(help="Citizen Card identity: keystores, registration, key rotation, sign-in.")
-keystore_app = kit.Group(help="Local encrypted keys (eth-account keystores in DATA_DIR/keystores).")
-app.add_typer(keystore_app, name="keystore")
+keystore_app = app.group("keystore", help="Local encrypted keys (eth-account keystores in DATA_DIR/keystores).")
 
 TtlOpt = Annotated[int, typer.Option("--ttl", help="Seconds the signed message stays valid.", min=1)]
 CitizenArg = Annotated[str, typer.Argument(help="Citizen: address, keystore name or id (#12).")]

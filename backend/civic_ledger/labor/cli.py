@@ -18,28 +18,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from rich.table import Table
 
-from civic_ledger.clikit import (
-    DEFAULT_API_URL,
-    CliContext,
-    Group,
-    console,
-    data_dir_or_default,
-    emit_json,
-    fail,
-    read_json,
-    resolve_password,
-    say,
-    sign_typed_data,
-)
+from civic_ledger.clikit import DEFAULT_API_URL, CliContext, Group, resolve_password, sign_typed_data
 from civic_ledger.clikit.exports import OutOpt, export
+from civic_ledger.clikit.output import console, deployment_line, emit_json, fail, print_table, read_json, say
 
 app = Group(help="Part-time worker protection: co-signed contracts, weekly logs, wage statements, findings, evidence.")
-contract_app = Group(help="Labour contracts: prepare, sign (each party), submit, show.")
-week_app = Group(help="Work weeks: the employer records, the worker confirms or disputes.")
-statement_app = Group(help="Wage statements (recorded by the employer).")
-app.add_typer(contract_app, name="contract")
-app.add_typer(week_app, name="week")
-app.add_typer(statement_app, name="statement")
+contract_app = app.group("contract", help="Labour contracts: prepare, sign (each party), submit, show.")
+week_app = app.group("week", help="Work weeks: the employer records, the worker confirms or disputes.")
+statement_app = app.group("statement", help="Wage statements (recorded by the employer).")
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge late/missing pay as of this day (YYYY-MM-DD).")]
 DEFAULT_API = DEFAULT_API_URL
@@ -89,9 +75,7 @@ def keygen(
     from civic_ledger.identity.keys import create_keystore_file
 
     account = create_keystore_file(out, resolve_password(cli.password, what=f"new keystore {out}", new=True))
-    if cli.as_json:
-        return emit_json({"address": account.address, "path": str(out)})
-    say(f"{account.address}  →  {out}")
+    cli.show({"address": account.address, "path": str(out)}, lambda k: say(f"{k['address']}  →  {k['path']}"))
 
 
 # ------------------------------------------------------------------ contracts
@@ -115,11 +99,12 @@ def contract_prepare(
     td = call(cli, "POST", "/labor/contracts/typed-data", body)
     offer = {"terms": {k: v for k, v in body.items() if k != "deadline"}, **td, "signatures": {}}
     out.write_text(json.dumps(offer, indent=2))
-    if cli.as_json:
-        return emit_json({"offer": str(out), "contract_id": td["contract_id"], "deadline": td["deadline"]})
-    say(
-        f"offer for contract [bold]{td['contract_id']}[/] written to {out}; sign it as employer and worker "
-        f"before {td['deadline']} (unix time)"
+    cli.show(
+        {"offer": str(out), "contract_id": td["contract_id"], "deadline": td["deadline"]},
+        lambda o: say(
+            f"offer for contract [bold]{o['contract_id']}[/] written to {o['offer']}; sign it as employer and worker "
+            f"before {o['deadline']} (unix time)"
+        ),
     )
 
 
@@ -138,10 +123,12 @@ def contract_sign(
         data["signatures"][role] = sign_typed_data(key, data["typed_data"])
     offer.write_text(json.dumps(data, indent=2))
     missing = [r for r in ("employer", "worker") if r not in data["signatures"]]
-    if cli.as_json:
-        return emit_json({"signed_as": roles, "missing": missing})
-    console.print(
-        f"signed as {', '.join(roles)}" + (f"; still needs: {', '.join(missing)}" if missing else "; ready to submit")
+    cli.show(
+        {"signed_as": roles, "missing": missing},
+        lambda _: console.print(
+            f"signed as {', '.join(roles)}"
+            + (f"; still needs: {', '.join(missing)}" if missing else "; ready to submit")
+        ),
     )
 
 
@@ -178,9 +165,10 @@ def contract_show(
     contract_id: str,
 ) -> None:
     """Show a contract's terms and where it is on chain."""
-    out = call(cli, "GET", f"/labor/contracts/{contract_id}")
-    if cli.as_json:
-        return emit_json(out)
+    cli.show(call(cli, "GET", f"/labor/contracts/{contract_id}"), _print_contract)
+
+
+def _print_contract(out: dict[str, Any]) -> None:
     table = Table(title=f"contract {out['contract_id']}", show_header=False)
     for key, value in out["terms"].items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
@@ -196,10 +184,9 @@ def contract_check_document(
 ) -> None:
     """Is this file the document both parties signed? (exit code 1 when not)"""
     out = call(cli, "POST", f"/labor/contracts/{contract_id}/document-check", {"document_hash": file_hash(document)})
-    if cli.as_json:
-        emit_json(out)
-    else:
-        say(("[green]match[/]: " if out["matches"] else "[bold red]MISMATCH[/]: ") + out["message"])
+    cli.show(
+        out, lambda out: say(("[green]match[/]: " if out["matches"] else "[bold red]MISMATCH[/]: ") + out["message"])
+    )
     if not out["matches"]:
         raise typer.Exit(1)
 
@@ -309,22 +296,24 @@ def week_list(
     contract_id: str,
 ) -> None:
     """The contract's weeks and their status."""
-    weeks = call(cli, "GET", f"/labor/contracts/{contract_id}/weeks")
-    if cli.as_json:
-        return emit_json(weeks)
-    table = Table(title=f"weeks of {contract_id[:12]}…")
-    for col in ("week of", "status", "rev", "hours", "days", "last record"):
-        table.add_column(col)
-    for w in weeks:
-        table.add_row(
-            w["week_start"],
-            w["status"],
-            str(w["revision"]),
-            f"{w['minutes_worked'] / 60:g}",
-            ",".join(w["days_worked"]),
-            ref_text(w["history"][-1]["ref"]),
-        )
-    console.print(table)
+    cli.show(
+        call(cli, "GET", f"/labor/contracts/{contract_id}/weeks"),
+        lambda weeks: print_table(
+            ("week of", "status", "rev", "hours", "days", "last record"),
+            (
+                (
+                    w["week_start"],
+                    w["status"],
+                    str(w["revision"]),
+                    f"{w['minutes_worked'] / 60:g}",
+                    ",".join(w["days_worked"]),
+                    ref_text(w["history"][-1]["ref"]),
+                )
+                for w in weeks
+            ),
+            title=f"weeks of {contract_id[:12]}…",
+        ),
+    )
 
 
 # ------------------------------------------------------------------ statements
@@ -463,7 +452,7 @@ def verify(
         from civic_ledger.labor.evidence import verify_bundle
         from civic_ledger.platform.trust import trusted_from_node
 
-        trusted = trusted_from_node(cli.rpc_url, cli.manifest, data_dir_or_default(cli.data_dir))
+        trusted = trusted_from_node(cli.rpc_url, cli.manifest, cli.data)
         result = verify_bundle(trusted, data).model_dump()
     else:
         if cli.manifest is not None:
@@ -473,10 +462,7 @@ def verify(
         emit_json(result)
         raise typer.Exit(0 if result["ok"] else 1)
     d = result["deployment"]
-    say(
-        f"trusted deployment: chain id {d['chain_id']} · {d['manifest']} · sha256 {d['manifest_sha256']} · "
-        + ", ".join(f"{n} {a}" for n, a in d["contracts"].items())
-    )
+    say(deployment_line(d))
     table = Table(title=f"{bundle} against chain id {result['chain_id']}")
     table.add_column("record")
     table.add_column("result")

@@ -26,6 +26,7 @@ from civic_ledger.clikit import (
     emit_json,
     err,
     note,
+    print_table,
     say,
     sign_typed_data,
 )
@@ -35,13 +36,14 @@ from civic_ledger.mileage.report_cli import report_app
 from civic_ledger.mileage.service import MAX_BATCH, business_number_hash, order_ref_of
 
 app = Group(help="ZeroPay-linked mileage: programs, awards, redemptions, settlements, reports.")
-program_app = Group(help="Mileage programs (eco, car-free day, e-tax, health, polls...).")
-merchant_app = Group(help="ZeroPay merchants: register, list, deactivate, settle.")
-policy_app = Group(help="Epochs and validity of points.")
-app.add_typer(program_app, name="program")
-app.add_typer(merchant_app, name="merchant")
-app.add_typer(policy_app, name="policy")
+program_app = app.group("program", help="Mileage programs (eco, car-free day, e-tax, health, polls...).")
+merchant_app = app.group("merchant", help="ZeroPay merchants: register, list, deactivate, settle.")
+policy_app = app.group("policy", help="Epochs and validity of points.")
 app.add_typer(report_app, name="report")  # the reports live beside, in report_cli.py
+
+ProgramArg = Annotated[int, typer.Argument(help="Program id.")]
+MerchantArg = Annotated[int, typer.Argument(help="Merchant id.")]
+CitizenArg = Annotated[str, typer.Argument(help="Citizen: address or keystore name.")]
 
 
 def _tx(result: dict[str, Any]) -> str:
@@ -143,8 +145,8 @@ def program_list(cli: CliContext) -> None:
 @app.command(uses=("signer", "api", "json"))
 def award(
     cli: CliContext,
-    program_id: Annotated[int, typer.Argument(help="Program id.")],
-    citizen: Annotated[str, typer.Argument(help="Citizen: address or keystore name.")],
+    program_id: ProgramArg,
+    citizen: CitizenArg,
     amount: Annotated[int, typer.Argument(min=1, help="Points.")],
     ref: Annotated[int, typer.Option("--ref", min=0, help="The program's record number (once per program).")],
 ) -> None:
@@ -243,7 +245,7 @@ def _batch_command(cli: CliContext, path: str, file: Path, columns: tuple[str, .
 @app.command("award-batch", uses=("signer", "api", "json"))
 def award_batch(
     cli: CliContext,
-    program_id: Annotated[int, typer.Argument(help="Program id.")],
+    program_id: ProgramArg,
     file: Annotated[Path, typer.Argument(help="CSV with columns account,amount,ref.")],
 ) -> None:
     """Award many points from a CSV, 256 per signed batch; duplicates and non-citizens are skipped.
@@ -261,7 +263,7 @@ def award_batch(
 @app.command("import-legacy", uses=("signer", "api", "json"))
 def import_legacy(
     cli: CliContext,
-    program_id: Annotated[int, typer.Argument(help="Program id.")],
+    program_id: ProgramArg,
     file: Annotated[Path, typer.Argument(help="CSV with columns account,amount.")],
 ) -> None:
     """Import legacy balances (once per citizen and program; re-running skips those done)."""
@@ -307,28 +309,30 @@ def merchant_register(
 @merchant_app.command("list", uses=("api", "json"))
 def merchant_list(cli: CliContext) -> None:
     """All merchants with redeemed and unsettled points."""
-    rows = cli.client.get("/mileage/merchants")
-    if cli.as_json:
-        return emit_json(rows)
-    table = Table(title="ZeroPay merchants")
-    for col in ("id", "name", "district", "active", "redeemed", "unsettled"):
-        table.add_column(col)
-    for m in rows:
-        table.add_row(
-            str(m["merchant_id"]),
-            m["name"],
-            str(m["district"]),
-            "yes" if m["active"] else "no",
-            f"{m['redeemed']:,}",
-            f"{m['unsettled']:,}",
-        )
-    console.print(table)
+    cli.show(
+        cli.client.get("/mileage/merchants"),
+        lambda rows: print_table(
+            ("id", "name", "district", "active", "redeemed", "unsettled"),
+            (
+                (
+                    str(m["merchant_id"]),
+                    m["name"],
+                    str(m["district"]),
+                    "yes" if m["active"] else "no",
+                    f"{m['redeemed']:,}",
+                    f"{m['unsettled']:,}",
+                )
+                for m in rows
+            ),
+            title="ZeroPay merchants",
+        ),
+    )
 
 
 @merchant_app.command("deactivate", uses=("admin", "api", "json"))
 def merchant_deactivate(
     cli: CliContext,
-    merchant_id: Annotated[int, typer.Argument(help="Merchant id.")],
+    merchant_id: MerchantArg,
 ) -> None:
     """Stop a merchant accepting points."""
     m = cli.client.post(f"/mileage/merchants/{merchant_id}/deactivate", token=cli.session())
@@ -338,7 +342,7 @@ def merchant_deactivate(
 @merchant_app.command("settle", uses=("admin", "api", "json"))
 def merchant_settle(
     cli: CliContext,
-    merchant_id: Annotated[int, typer.Argument(help="Merchant id.")],
+    merchant_id: MerchantArg,
     period: Annotated[
         int | None, typer.Option("--period", min=0, help="Period label, e.g. the epoch (settles all unsettled).")
     ] = None,
@@ -360,11 +364,12 @@ def merchant_settle(
         raise InvalidInput("give --month YYYY-MM (what was redeemed that month) or --period LABEL")
     body = {"period": period, "month": month, "amount": amount}
     s = cli.client.post(f"/mileage/merchants/{merchant_id}/settlements", body, token=cli.session())
-    if cli.as_json:
-        return emit_json(s)
-    note(
-        f"[green]settled[/] {s['amount']:,} points of merchant {merchant_id} for period {s['period']}; "
-        f"unsettled now {s['unsettled_after']:,}{_tx(s)}"
+    cli.show(
+        s,
+        lambda s: note(
+            f"[green]settled[/] {s['amount']:,} points of merchant {merchant_id} for period {s['period']}; "
+            f"unsettled now {s['unsettled_after']:,}{_tx(s)}"
+        ),
     )
 
 
@@ -374,7 +379,7 @@ def merchant_settle(
 @app.command(uses=("signer", "api", "json"))
 def redeem(
     cli: CliContext,
-    merchant_id: Annotated[int, typer.Argument(help="Merchant id.")],
+    merchant_id: MerchantArg,
     amount: Annotated[int, typer.Argument(min=1, help="Points to spend.")],
     order: Annotated[str, typer.Option("--order", help="The merchant's order id (hashed on chain).")],
 ) -> None:
@@ -396,33 +401,37 @@ def redeem(
             "signature": sign_typed_data(citizen, typed["typed_data"]),
         },
     )
-    if cli.as_json:
-        return emit_json(result)
-    for x in result["expired"]:
-        note(f"[yellow]expired[/] {x['amount']:,} points of epoch {x['epoch']} written off")
-    note(
-        f"[green]redeemed[/] {amount:,} points at merchant {merchant_id}; balance now "
-        f"{result['balance_after']:,}{_tx(result)}"
-    )
+
+    def render(result: dict[str, Any]) -> None:
+        for x in result["expired"]:
+            note(f"[yellow]expired[/] {x['amount']:,} points of epoch {x['epoch']} written off")
+        note(
+            f"[green]redeemed[/] {amount:,} points at merchant {merchant_id}; balance now "
+            f"{result['balance_after']:,}{_tx(result)}"
+        )
+
+    cli.show(result, render)
 
 
 @app.command(uses=("api", "data", "json"))
 def balance(
     cli: CliContext,
-    citizen: Annotated[str, typer.Argument(help="Citizen: address or keystore name.")],
+    citizen: CitizenArg,
 ) -> None:
     """A citizen's unexpired points, by epoch, with expiry dates."""
-    b = cli.client.get(f"/mileage/balances/{cli.address(citizen)}")
-    if cli.as_json:
-        return emit_json(b)
-    table = Table(title=f"citizen #{b['citizen_id']} · balance {b['balance']:,} points (epoch {b['current_epoch']})")
-    for col in ("epoch", "points", "expires on", "status"):
-        table.add_column(col)
-    for x in b["buckets"]:
-        table.add_row(
-            str(x["epoch"]),
-            f"{x['amount']:,}",
-            _day(x["expires_at"]),
-            "[red]expired[/]" if x["expired"] else "spendable",
-        )
-    console.print(table)
+    cli.show(
+        cli.client.get(f"/mileage/balances/{cli.address(citizen)}"),
+        lambda b: print_table(
+            ("epoch", "points", "expires on", "status"),
+            (
+                (
+                    str(x["epoch"]),
+                    f"{x['amount']:,}",
+                    _day(x["expires_at"]),
+                    "[red]expired[/]" if x["expired"] else "spendable",
+                )
+                for x in b["buckets"]
+            ),
+            title=f"citizen #{b['citizen_id']} · balance {b['balance']:,} points (epoch {b['current_epoch']})",
+        ),
+    )

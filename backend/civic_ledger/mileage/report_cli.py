@@ -11,15 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from civic_ledger.clikit import (
-    ApiClient,
-    CliContext,
-    Group,
-    console,
-    emit_json,
-    note,
-    say,
-)
+from civic_ledger.clikit import ApiClient, CliContext, Group, console, emit_json, note, say
 from civic_ledger.clikit.times import show_time
 
 report_app = Group(help="Liability, merchant redemptions and citizen statements (table or CSV).")

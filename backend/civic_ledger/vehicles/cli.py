@@ -8,6 +8,7 @@ Documents (inspection records, claim files, work orders) stay local: only their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from civic_ledger.vehicles import vin as v
 app = Group(help="Used-car history (장안평): registration, odometer, inspections, claims, liens, trades, reports.")
 
 VinArg = Annotated[str, typer.Argument(help="The VIN (17 characters, ISO 3779).")]
+KmOpt = Annotated[int, typer.Option("--km", min=0)]
 
 
 def _day(ts: int) -> str:
@@ -43,10 +45,20 @@ def _doc_hash(file: Path | None, text: str | None, what: str) -> str:
     raise InvalidInput(f"give the {what}: a file (--record/--file) or a reference (--ref)")
 
 
+def _at(vin: str, records: str) -> str:
+    return f"/vehicles/{v.normalise(vin)}/{records}"
+
+
 def _record(
-    cli: CliContext, key: str, vin: str, path: str, fields: dict[str, Any], co_signer: str | None = None
-) -> Any:
-    """typed-data → sign with --as (and the co-signer) → relay; the API's answer."""
+    cli: CliContext,
+    key: str,
+    path: str,
+    fields: dict[str, Any],
+    done: str | Callable[[dict[str, Any]], str],
+    co_signer: str | None = None,
+) -> None:
+    """typed-data → sign with --as (and the co-signer) → relay → ``done`` (or ``done(answer)``) with the events;
+    ``--json`` prints the answer."""
     signer = cli.signer()
     typed = cli.client.post(f"{path}/typed-data", {**fields, "signer": signer.address})
     message = typed["typed_data"]["message"]
@@ -63,10 +75,8 @@ def _record(
         body["seller"] = message["seller"]
     if co_signer is not None:
         body["seller_signature"] = sign_typed_data(cli.signer(co_signer), typed["typed_data"])
-    return cli.client.post(path, body)
-
-
-def _done(cli: CliContext, r: dict[str, Any], what: str) -> None:
+    r = cli.client.post(path, body)
+    what = done(r) if callable(done) else done
     cli.show(r, lambda r: note(f"[green]{what}[/] ({', '.join(r['events'])}){_tx(r)}"))
 
 
@@ -89,7 +99,7 @@ def register(
         "first_registered": first_registered,
         "owner": cli.address(owner),
     }
-    _done(cli, _record(cli, "register", vin, "/vehicles", fields), f"registered {fields['vin']}")
+    _record(cli, "register", "/vehicles", fields, f"registered {fields['vin']}")
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -100,15 +110,14 @@ def odometer(
     source: Annotated[str, typer.Option("--source", help=f"One of {', '.join(v.SOURCES)}.")] = "dealer",
 ) -> None:
     """Record an odometer reading; one lower than the highest is refused (and put on record)."""
-    r = _record(cli, "reading", vin, f"/vehicles/{v.normalise(vin)}/readings", {"km": km, "source": source})
-    _done(cli, r, f"{km:,} km recorded")
+    _record(cli, "reading", _at(vin, "readings"), {"km": km, "source": source}, f"{km:,} km recorded")
 
 
 @app.command(uses=("signer", "api", "json"))
 def inspect(
     cli: CliContext,
     vin: VinArg,
-    km: Annotated[int, typer.Option("--km", min=0)],
+    km: KmOpt,
     record: Annotated[Path, typer.Option("--record", help="The full inspection record (only its hash is sent).")],
     accident_repair: Annotated[bool, typer.Option("--accident-repair/--no-accident-repair")] = False,
     panels: Annotated[str, typer.Option("--panels", help=f"Comma-separated: {', '.join(v.PANELS)}.")] = "",
@@ -126,8 +135,7 @@ def inspect(
         "emissions_pass": emissions_pass,
         "record_hash": _doc_hash(record, None, "inspection record"),
     }
-    r = _record(cli, "inspection", vin, f"/vehicles/{v.normalise(vin)}/inspections", fields)
-    _done(cli, r, f"inspection {r['inspection_id']} recorded")
+    _record(cli, "inspection", _at(vin, "inspections"), fields, lambda r: f"inspection {r['inspection_id']} recorded")
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -140,7 +148,7 @@ def claim(
 ) -> None:
     """Record an insurer's accident / flood / total-loss claim."""
     fields = {"kind": kind, "claim_hash": _doc_hash(file, ref, "claim")}
-    _done(cli, _record(cli, "claim", vin, f"/vehicles/{v.normalise(vin)}/claims", fields), f"{kind} claim recorded")
+    _record(cli, "claim", _at(vin, "claims"), fields, f"{kind} claim recorded")
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -155,21 +163,19 @@ def encumbrance(
     if action not in ("set", "lift"):
         raise InvalidInput(f"action must be set or lift, not {action!r}")
     fields = {"kind": kind, "active": action == "set", "ref_hash": v.document_hash(ref)}
-    r = _record(cli, "encumbrance", vin, f"/vehicles/{v.normalise(vin)}/encumbrances", fields)
-    _done(cli, r, f"{kind} {'set' if action == 'set' else 'lifted'}")
+    _record(cli, "encumbrance", _at(vin, "encumbrances"), fields, f"{kind} {'set' if action == 'set' else 'lifted'}")
 
 
 @app.command(uses=("signer", "api", "json"))
 def maintain(
     cli: CliContext,
     vin: VinArg,
-    km: Annotated[int, typer.Option("--km", min=0)],
+    km: KmOpt,
     work: Annotated[str, typer.Option("--work", help="The work order (only its hash is sent).")],
 ) -> None:
     """Record maintenance with the odometer reading at it (a shop signs)."""
     fields = {"km": km, "work_hash": v.document_hash(work)}
-    r = _record(cli, "maintenance", vin, f"/vehicles/{v.normalise(vin)}/maintenance", fields)
-    _done(cli, r, "maintenance recorded")
+    _record(cli, "maintenance", _at(vin, "maintenance"), fields, "maintenance recorded")
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -181,8 +187,7 @@ def purchase(
 ) -> None:
     """Purchase registration (매입): the dealer (--as) buys the car from its owner (--seller)."""
     fields = {"seller": cli.address(seller), "price": price}
-    r = _record(cli, "purchase", vin, f"/vehicles/{v.normalise(vin)}/purchases", fields, co_signer=seller)
-    _done(cli, r, "purchase registered")
+    _record(cli, "purchase", _at(vin, "purchases"), fields, "purchase registered", co_signer=seller)
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -195,8 +200,7 @@ def offer(
 ) -> None:
     """Offer the car to a buyer with its current inspection (the owner signs); prints the offer id."""
     fields = {"buyer": cli.address(buyer), "price": price, "inspection_id": inspection}
-    r = _record(cli, "offer", vin, f"/vehicles/{v.normalise(vin)}/offers", fields)
-    _done(cli, r, f"offer {r['offer_id']} made")
+    _record(cli, "offer", _at(vin, "offers"), fields, lambda r: f"offer {r['offer_id']} made")
 
 
 @app.command(uses=("signer", "api", "json"))
@@ -209,8 +213,7 @@ def accept(
 ) -> None:
     """Accept an offer as the buyer (--as): binds you to exactly that inspection."""
     fields = {"offer_id": offer_id, "price": price, "inspection_id": inspection}
-    r = _record(cli, "accept", vin, f"/vehicles/{v.normalise(vin)}/acceptances", fields)
-    _done(cli, r, "bought")
+    _record(cli, "accept", _at(vin, "acceptances"), fields, "bought")
 
 
 def _print_report(r: dict[str, Any]) -> None:

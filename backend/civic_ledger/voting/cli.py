@@ -16,19 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from civic_ledger.clikit import (
-    CliContext,
-    Group,
-    console,
-    data_dir_or_default,
-    emit_json,
-    err,
-    fail,
-    note,
-    say,
-    sign_typed_data,
-    write_json,
-)
+from civic_ledger.clikit import CliContext, Group, sign_typed_data
+from civic_ledger.clikit.output import console, emit_json, err, fail, note, print_table, say, write_json
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import server_receipts
 
@@ -169,33 +158,30 @@ def list_cmd(
     status: Annotated[str | None, typer.Option(help="scheduled, open, revealing, closed or finalized.")] = None,
 ) -> None:
     """List polls, newest first."""
-    polls = cli.client.get("/voting/polls", params={"status": status} if status else None)
-    if cli.as_json:
-        return emit_json(polls)
-    table = Table()
-    for col in ("id", "question", "type", "secrecy", "status", "closes", "ballots"):
-        table.add_column(col)
-    for p in polls:
-        table.add_row(
-            str(p["poll_id"]),
-            p["question"][:60],
-            p["ballot_type"],
-            p["secrecy"],
-            p["status"],
-            _when(p["closes_at"]),
-            str(p["ballots"]),
-        )
-    console.print(table)
+    cli.show(
+        cli.client.get("/voting/polls", params={"status": status} if status else None),
+        lambda polls: print_table(
+            ("id", "question", "type", "secrecy", "status", "closes", "ballots"),
+            (
+                (
+                    str(p["poll_id"]),
+                    p["question"][:60],
+                    p["ballot_type"],
+                    p["secrecy"],
+                    p["status"],
+                    _when(p["closes_at"]),
+                    str(p["ballots"]),
+                )
+                for p in polls
+            ),
+        ),
+    )
 
 
 @app.command(uses=("api", "json"))
-def show(
-    cli: CliContext,
-    poll: PollArg,
-) -> None:
+def show(cli: CliContext, poll: PollArg) -> None:
     """Show a poll: question, options, rules, window."""
-    found = cli.client.get(f"/voting/polls/{poll}")
-    emit_json(found) if cli.as_json else _print_poll(found)
+    cli.show(cli.client.get(f"/voting/polls/{poll}"), _print_poll)
 
 
 @app.command(uses=("signer", "api", "node?", "json"))
@@ -348,13 +334,9 @@ def reveal(
 
 
 @app.command(uses=("api", "json"))
-def close(
-    cli: CliContext,
-    poll: PollArg,
-) -> None:
+def close(cli: CliContext, poll: PollArg) -> None:
     """Finalize a poll that has ended: publish its result on chain (PollFinalized)."""
-    found = cli.client.post(f"/voting/polls/{poll}/finalize")
-    emit_json(found) if cli.as_json else _print_results(found)
+    cli.show(cli.client.post(f"/voting/polls/{poll}/finalize"), _print_results)
 
 
 def _print_results(r: dict[str, Any]) -> None:
@@ -381,8 +363,7 @@ def results(
     svg: Annotated[Path | None, typer.Option(help="Also save the bar chart as SVG here.")] = None,
 ) -> None:
     """Counts per option and turnout (sealed polls: only after close)."""
-    found = cli.client.get(f"/voting/polls/{poll}/results")
-    emit_json(found) if cli.as_json else _print_results(found)
+    cli.show(cli.client.get(f"/voting/polls/{poll}/results"), _print_results)
     if svg is not None:
         svg.write_text(cli.client.get(f"/voting/polls/{poll}/results.svg"))
         note(f"chart written to {svg}")
@@ -479,7 +460,7 @@ def recount(
             cli.rpc,
             poll,
             manifest=cli.manifest,
-            data_dir=data_dir_or_default(cli.data_dir),
+            data_dir=cli.data,
             expected_address=address,
         )
     if cli.as_json:
