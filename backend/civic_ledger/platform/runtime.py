@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from civic_ledger.errors import ConfigError
 from civic_ledger.platform.chain import Chain, UntrustedReads, connect
 from civic_ledger.platform.compiler import Build, compile_contracts
 from civic_ledger.platform.deploy import Deployment, deploy_all, open_deployment
+from civic_ledger.platform.files import read_json
 from civic_ledger.platform.indexer import Indexer, open_indexer
 from civic_ledger.platform.relayer import Relayer
 from civic_ledger.platform.revert import ErrorDecoder
@@ -27,12 +27,7 @@ from civic_ledger.platform.store import StateStore, open_store
 
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypt an eth-account keystore; bad path or password is a one-line ConfigError."""
-    try:
-        blob = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"keystore {path} can not be read: {exc.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"keystore {path} is not JSON") from None
+    blob = read_json(path, "keystore", ConfigError)
     try:
         key = Account.decrypt(blob, password)
     except ValueError:

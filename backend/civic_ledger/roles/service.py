@@ -63,15 +63,7 @@ def grant(platform: Platform, contract_name: str, role: str, account: str) -> Ro
     contract, role_id = _resolve(platform, contract_name, role)
     if contract.functions.hasRole(role_id, account).call():
         raise Conflict(f"{account} already holds {contract_name}.{role}", code="role_already_granted")
-    receipt = platform.relayer.transact(contract.functions.grantRole(role_id, account), simulate=True)
-    return RoleMembershipOut(
-        contract=contract_name,
-        role=role,
-        account=account,
-        has_role=True,
-        tx_hash=receipt.tx_hash,
-        block_number=receipt.block_number,
-    )
+    return _change(platform, contract.functions.grantRole(role_id, account), contract_name, role, account, True)
 
 
 def revoke(
@@ -90,12 +82,17 @@ def revoke(
         )
     if not contract.functions.hasRole(role_id, account).call():
         raise NotFound(f"{account} does not hold {contract_name}.{role}", code="role_not_held")
-    receipt = platform.relayer.transact(contract.functions.revokeRole(role_id, account), simulate=True)
+    return _change(platform, contract.functions.revokeRole(role_id, account), contract_name, role, account, False)
+
+
+def _change(platform: Platform, fn: Any, contract_name: str, role: str, account: str, held: bool) -> RoleMembershipOut:
+    """Send the grant or revoke (simulated first, so a revert costs no gas) and say what holds now."""
+    receipt = platform.relayer.transact(fn, simulate=True)
     return RoleMembershipOut(
         contract=contract_name,
         role=role,
         account=account,
-        has_role=False,
+        has_role=held,
         tx_hash=receipt.tx_hash,
         block_number=receipt.block_number,
     )

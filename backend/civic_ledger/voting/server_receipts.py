@@ -33,6 +33,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from civic_ledger.errors import InvalidInput
+from civic_ledger.platform.files import read_json
 from civic_ledger.platform.trust import TrustedDeployment
 from civic_ledger.voting import ballots as enc
 
@@ -152,12 +153,7 @@ def ballot_file(poll_id: int, ballot: dict[str, Any], ballot_hash: str, server_r
 
 
 def read_ballot_file(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise InvalidInput(f"ballot file {path} can not be read: {exc.strerror}") from None
-    except ValueError:
-        raise InvalidInput(f"ballot file {path} is not JSON") from None
+    data = read_json(path, "ballot file", InvalidInput)
     if not isinstance(data, dict) or not isinstance(data.get("ballot"), dict) or "poll_id" not in data:
         raise InvalidInput(f"ballot file {path} is not a ballot saved by `civic-ledger voting vote`")
     return data
