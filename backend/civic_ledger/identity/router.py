@@ -1,8 +1,10 @@
 """HTTP routes of the identity area (``/identity``) and of Sign-In with Ethereum (``/auth``).
 
-Registrar actions come in pairs: ``POST .../typed-data`` returns the EIP-712 message to sign
-(nonce and deadline filled in), then ``POST ...`` with the same fields, ``nonce``, ``deadline``
-and the registrar's ``signature`` relays it. The server never holds a registrar's or citizen's key.
+Registrar actions come in pairs (:func:`civic_ledger.platform.actions.add_route_pair`): ``POST
+.../typed-data`` returns the EIP-712 message to sign (nonce and deadline filled in), then ``POST
+...`` with the same fields, ``nonce``, ``deadline`` and the registrar's ``signature`` relays it; a
+key rotation carries the old and the new key's signatures. The server never holds a registrar's or
+citizen's key.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from civic_ledger.identity.schemas import (
     SuspensionTypedData,
     TypedDataOut,
 )
+from civic_ledger.platform import actions
 
 router = APIRouter(prefix="/identity", tags=["identity"])
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -95,141 +98,104 @@ def citizen_by_address(address: Address, platform: PlatformDep) -> CitizenOut:
     return service.citizen_by_address(platform, address)
 
 
-# -- registration --------------------------------------------------------------------------
+# -- signed actions: registration, changes, recovery, rotation ------------------------------
 
 
-@router.post(
-    "/citizens/typed-data",
-    response_model=RegistrationTypedDataOut,
-    summary="Typed data of a registration",
-    responses=_SIGNED,
-)
-def register_typed_data(body: CitizenTypedDataCreate, platform: PlatformDep) -> RegistrationTypedDataOut:
-    """The `RegisterCitizen` message for the registrar to sign. An optional `record` is only hashed
-    (salted; the salt is returned and nothing is kept)."""
-    return service.register_typed_data(platform, body)
+def _route(name: str, body: type, response: type, doc: str | None = None, **post: Any) -> actions.Route:
+    return actions.Route(name, body, response, doc, responses=_SIGNED, **post)
 
 
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/citizens",
-    response_model=CitizenChangeOut,
-    status_code=201,
-    summary="Register a citizen (registrar-signed)",
-    responses=_SIGNED,
+    _route(
+        "register_typed_data",
+        CitizenTypedDataCreate,
+        RegistrationTypedDataOut,
+        """The `RegisterCitizen` message for the registrar to sign. An optional `record` is only hashed
+    (salted; the salt is returned and nothing is kept).""",
+        summary="Typed data of a registration",
+    ),
+    _route(
+        "register",
+        CitizenCreate,
+        CitizenChangeOut,
+        "Relays `registerCitizen`; emits `CitizenRegistered`.",
+        summary="Register a citizen (registrar-signed)",
+        status_code=201,
+    ),
+    service.register_typed_data,
+    service.register,
 )
-def register(body: CitizenCreate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `registerCitizen`; emits `CitizenRegistered`."""
-    return service.register(platform, body)
 
 
-@router.post(
-    "/citizens/by-id/{citizen_id}/update/typed-data",
-    response_model=RegistrationTypedDataOut,
-    summary="Typed data of an attribute update",
-    responses=_SIGNED,
+def _change(action: str, typed: tuple[type, type, str], change: tuple[type, str, str]) -> None:
+    """A registrar's change of identity ``citizen_id``: ``POST /citizens/by-id/{citizen_id}/<action>``
+    and its ``/typed-data`` (``service.<action>`` and ``service.<action>_typed_data``); ``typed``: the
+    typed-data request, answer and summary; ``change``: the request, summary and description."""
+    prepare, relay = getattr(service, f"{action}_typed_data"), getattr(service, action)
+    (typed_body, typed_out, typed_summary), (body, summary, doc) = typed, change
+    actions.add_route_pair(
+        router,
+        PlatformDep,
+        f"/citizens/by-id/{{citizen_id}}/{action}",
+        _route(f"{action}_typed_data", typed_body, typed_out, summary=typed_summary),
+        _route(action, body, CitizenChangeOut, doc, summary=summary),
+        lambda platform, body, citizen_id: prepare(platform, citizen_id, body),
+        lambda platform, body, citizen_id: relay(platform, citizen_id, body),
+        [("citizen_id", CitizenId)],
+    )
+
+
+_change(
+    "update",
+    (CitizenUpdateTypedData, RegistrationTypedDataOut, "Typed data of an attribute update"),
+    (CitizenUpdate, "Replace a citizen's attributes", "Relays `updateCitizen`; emits `CitizenUpdated`."),
 )
-def update_typed_data(
-    citizen_id: CitizenId, body: CitizenUpdateTypedData, platform: PlatformDep
-) -> RegistrationTypedDataOut:
-    return service.update_typed_data(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/update",
-    response_model=CitizenChangeOut,
-    summary="Replace a citizen's attributes",
-    responses=_SIGNED,
+_change(
+    "suspend",
+    (SuspensionTypedData, TypedDataOut, "Typed data of a suspension"),
+    (
+        SuspensionCreate,
+        "Suspend a citizen (lost device, death, moved away)",
+        "Relays `suspendCitizen`; emits `CitizenSuspended`. The key stops signing in at once.",
+    ),
 )
-def update(citizen_id: CitizenId, body: CitizenUpdate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `updateCitizen`; emits `CitizenUpdated`."""
-    return service.update(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/suspend/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data of a suspension",
-    responses=_SIGNED,
+_change(
+    "reinstate",
+    (ReinstatementTypedData, TypedDataOut, "Typed data of a reinstatement"),
+    (ReinstatementCreate, "Reinstate a suspended citizen", "Relays `reinstateCitizen`; emits `CitizenReinstated`."),
 )
-def suspend_typed_data(citizen_id: CitizenId, body: SuspensionTypedData, platform: PlatformDep) -> TypedDataOut:
-    return service.suspend_typed_data(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/suspend",
-    response_model=CitizenChangeOut,
-    summary="Suspend a citizen (lost device, death, moved away)",
-    responses=_SIGNED,
+_change(
+    "recover",
+    (RecoveryTypedData, TypedDataOut, "Typed data of a key recovery by a registrar"),
+    (
+        RecoveryCreate,
+        "Move a citizen to a new key after an in-person check (old key lost)",
+        "Relays `recoverKey`; emits `CitizenKeyRotated` with `byRegistrar` set. The old key is retired.",
+    ),
 )
-def suspend(citizen_id: CitizenId, body: SuspensionCreate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `suspendCitizen`; emits `CitizenSuspended`. The key stops signing in at once."""
-    return service.suspend(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/reinstate/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data of a reinstatement",
-    responses=_SIGNED,
-)
-def reinstate_typed_data(citizen_id: CitizenId, body: ReinstatementTypedData, platform: PlatformDep) -> TypedDataOut:
-    return service.reinstate_typed_data(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/reinstate",
-    response_model=CitizenChangeOut,
-    summary="Reinstate a suspended citizen",
-    responses=_SIGNED,
-)
-def reinstate(citizen_id: CitizenId, body: ReinstatementCreate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `reinstateCitizen`; emits `CitizenReinstated`."""
-    return service.reinstate(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/recover/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data of a key recovery by a registrar",
-    responses=_SIGNED,
-)
-def recover_typed_data(citizen_id: CitizenId, body: RecoveryTypedData, platform: PlatformDep) -> TypedDataOut:
-    return service.recover_typed_data(platform, citizen_id, body)
-
-
-@router.post(
-    "/citizens/by-id/{citizen_id}/recover",
-    response_model=CitizenChangeOut,
-    summary="Move a citizen to a new key after an in-person check (old key lost)",
-    responses=_SIGNED,
-)
-def recover(citizen_id: CitizenId, body: RecoveryCreate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `recoverKey`; emits `CitizenKeyRotated` with `byRegistrar` set. The old key is retired."""
-    return service.recover(platform, citizen_id, body)
-
-
-# -- citizen self-rotation -----------------------------------------------------------------
-
-
-@router.post(
-    "/rotations/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data of a key rotation (both keys sign it)",
-    responses=_SIGNED,
-)
-def rotation_typed_data(body: RotationTypedData, platform: PlatformDep) -> TypedDataOut:
-    return service.rotation_typed_data(platform, body)
-
-
-@router.post(
+actions.add_route_pair(  # citizen self-rotation: both keys sign
+    router,
+    PlatformDep,
     "/rotations",
-    response_model=CitizenChangeOut,
-    summary="Rotate a citizen's key (signed by old and new key)",
-    responses=_SIGNED,
+    _route(
+        "rotation_typed_data",
+        RotationTypedData,
+        TypedDataOut,
+        summary="Typed data of a key rotation (both keys sign it)",
+    ),
+    _route(
+        "rotate",
+        RotationCreate,
+        CitizenChangeOut,
+        "Relays `rotateKey`; emits `CitizenKeyRotated`. The old key stops working at once, for good.",
+        summary="Rotate a citizen's key (signed by old and new key)",
+    ),
+    service.rotation_typed_data,
+    service.rotate,
 )
-def rotate(body: RotationCreate, platform: PlatformDep) -> CitizenChangeOut:
-    """Relays `rotateKey`; emits `CitizenKeyRotated`. The old key stops working at once, for good."""
-    return service.rotate(platform, body)
 
 
 # -- registrars (city admin) -----------------------------------------------------------------

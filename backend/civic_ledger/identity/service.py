@@ -1,10 +1,12 @@
 """Citizen Card identity: the CitizenRegistry contract seen as domain operations.
 
-Registrar actions follow the platform's pattern: ``*_typed_data`` builds the EIP-712 message
-(nonce and deadline filled in) for the registrar to sign; the action rebuilds it from the
-posted fields, checks that the signature recovers to the claimed signer (else 403 naming the
-expected signer), simulates (contract errors such as ``CitizenRegistryNotRegistrar`` come back
-as 4xx without spending gas) and relays with the operator account, then decodes the event.
+Signed actions (:mod:`.actions` declares each once) follow the platform's one pipeline
+(:mod:`civic_ledger.platform.actions`): ``*_typed_data`` builds the EIP-712 message (nonce and
+deadline filled in) for the registrar — or, for a rotation, both keys — to sign; the action
+rebuilds it from the posted fields, checks that each signature recovers to its signer (else 403
+naming the expected signer), simulates (contract errors such as ``CitizenRegistryNotRegistrar``
+come back as 4xx without spending gas) and relays with the operator account, then decodes the
+event. The checks of this area (unused accounts, agency keys) stay here.
 
 No personal data goes on chain or is kept here: an optional off-chain ``record`` is only used to
 compute ``recordHash = keccak256(salt || canonical JSON)``; the salt is returned to the
@@ -15,18 +17,20 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel
 from web3.contract import Contract
 from web3.logs import DISCARD
 
 from civic_ledger.errors import Conflict, InvalidInput, NotFound
 from civic_ledger.identity import districts as codes
 from civic_ledger.identity import projections as history_q
+from civic_ledger.identity.actions import ACTIONS, CONTRACT
 from civic_ledger.identity.agency import read, require_not_agency
 from civic_ledger.identity.districts import DISTRICTS, District
 from civic_ledger.identity.schemas import (
@@ -43,7 +47,6 @@ from civic_ledger.identity.schemas import (
     RecoveryCreate,
     RecoveryTypedData,
     RegistrarOut,
-    RegistrarSigned,
     RegistrationTypedDataOut,
     ReinstatementCreate,
     ReinstatementTypedData,
@@ -53,74 +56,27 @@ from civic_ledger.identity.schemas import (
     SuspensionTypedData,
     TypedDataOut,
 )
-from civic_ledger.platform import eip712
+from civic_ledger.platform import actions, eip712
 from civic_ledger.platform.indexer import Event, fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
-CONTRACT = "CitizenRegistry"
 #: ``CitizenRegistry.REGISTRAR_ROLE`` (a constant of the contract; checked by the tests).
 REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
 
-_A = "address"
-_U8 = "uint8"
-_U256 = "uint256"
-
-
-def _fields(*pairs: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"name": n, "type": t} for n, t in pairs]
-
-
-#: EIP-712 types of every CitizenRegistry message (checked against the contract's *_TYPEHASH).
-TYPES: dict[str, dict[str, list[dict[str, str]]]] = {
-    "RegisterCitizen": {
-        "RegisterCitizen": _fields(
-            ("account", _A),
-            ("district", _U8),
-            ("birthYear", "uint16"),
-            ("residency", _U8),
-            ("recordHash", "bytes32"),
-            ("registrar", _A),
-            ("nonce", _U256),
-            ("deadline", _U256),
-        )
-    },
-    "UpdateCitizen": {
-        "UpdateCitizen": _fields(
-            ("citizenId", _U256),
-            ("district", _U8),
-            ("birthYear", "uint16"),
-            ("residency", _U8),
-            ("recordHash", "bytes32"),
-            ("registrar", _A),
-            ("nonce", _U256),
-            ("deadline", _U256),
-        )
-    },
-    "SuspendCitizen": {
-        "SuspendCitizen": _fields(
-            ("citizenId", _U256), ("reason", _U8), ("registrar", _A), ("nonce", _U256), ("deadline", _U256)
-        )
-    },
-    "ReinstateCitizen": {
-        "ReinstateCitizen": _fields(("citizenId", _U256), ("registrar", _A), ("nonce", _U256), ("deadline", _U256))
-    },
-    "RecoverKey": {
-        "RecoverKey": _fields(
-            ("citizenId", _U256), ("newAccount", _A), ("registrar", _A), ("nonce", _U256), ("deadline", _U256)
-        )
-    },
-    "RotateKey": {"RotateKey": _fields(("oldAccount", _A), ("newAccount", _A), ("nonce", _U256), ("deadline", _U256))},
-}
-
+#: EIP-712 types of every CitizenRegistry message (:mod:`.actions` declares them; checked against the contract).
+TYPES: dict[str, dict[str, list[dict[str, str]]]] = {a.primary: a.types for a in ACTIONS.values()}
 #: primary type → name of the contract constant holding its typehash.
-TYPEHASH_CONSTANTS = {
-    "RegisterCitizen": "REGISTER_CITIZEN_TYPEHASH",
-    "UpdateCitizen": "UPDATE_CITIZEN_TYPEHASH",
-    "SuspendCitizen": "SUSPEND_CITIZEN_TYPEHASH",
-    "ReinstateCitizen": "REINSTATE_CITIZEN_TYPEHASH",
-    "RecoverKey": "RECOVER_KEY_TYPEHASH",
-    "RotateKey": "ROTATE_KEY_TYPEHASH",
+TYPEHASH_CONSTANTS = {a.primary: a.typehash_constant for a in ACTIONS.values()}
+_BY_PRIMARY = {a.primary: a for a in ACTIONS.values()}
+#: the event each action emits
+EVENTS = {
+    "register": "CitizenRegistered",
+    "update": "CitizenUpdated",
+    "suspend": "CitizenSuspended",
+    "reinstate": "CitizenReinstated",
+    "recover": "CitizenKeyRotated",
+    "rotate": "CitizenKeyRotated",
 }
 
 # -- helpers -------------------------------------------------------------------------------
@@ -131,8 +87,8 @@ def registry(platform: Platform) -> Contract:
 
 
 def typed_message(platform: Platform, primary: str, message: dict[str, Any]) -> eip712.TypedMessage:
-    domain = eip712.domain(CONTRACT, platform.chain.chain_id, platform.deployment.address(CONTRACT))
-    return eip712.TypedMessage(domain, primary, TYPES[primary], message)
+    """The ``primary`` typed message for the deployed registry (scripts and tests sign with it)."""
+    return actions.typed_message(platform, _BY_PRIMARY[primary], message)
 
 
 def canonical_record(record: Mapping[str, Any]) -> bytes:
@@ -157,12 +113,6 @@ def _b32(value: str) -> bytes:
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
-
-
-def _deadline(platform: Platform, timing: MessageTiming) -> int:
-    if timing.deadline is not None:
-        return timing.deadline
-    return eip712.deadline(timing.ttl_s, now=platform.chain.now())
 
 
 def _typed_out(typed: eip712.TypedMessage, signer: str | list[str]) -> dict[str, Any]:
@@ -335,13 +285,45 @@ def why_not_active(platform: Platform, address: str) -> tuple[str, str]:
     return "active", f"citizen #{citizen_id} is active"
 
 
-# -- registrar actions -----------------------------------------------------------------------
+# -- signed actions --------------------------------------------------------------------------
 
 
-def _registrar_message(platform: Platform, registrar: str, timing: MessageTiming) -> dict[str, Any]:
-    _require_registrar(platform, registrar)
-    nonce = int(read(platform, registry(platform).functions.nonces(registrar)))
-    return {"registrar": registrar, "nonce": nonce, "deadline": _deadline(platform, timing)}
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _message(key: str, body: BaseModel, **given: Any) -> dict[str, Any]:
+    """The EIP-712 message of action ``key``: the ``given`` fields, the others from ``body``
+    (snake_case; a typed-data request carries no nonce and maybe no deadline: ``None``, filled in)."""
+    return {f: given[f] if f in given else getattr(body, _snake(f), None) for f in ACTIONS[key].field_names}
+
+
+def _typed(
+    platform: Platform, key: str, req: MessageTiming, signer: str | list[str] | None = None, **given: Any
+) -> dict[str, Any]:
+    """Typed data of action ``key`` for its signer: the registrar must hold REGISTRAR_ROLE; nonce and
+    deadline (``req.deadline``, else now + ``req.ttl_s``) filled in."""
+    action = ACTIONS[key]
+    message = _message(key, req, **given)
+    if action.signer == "registrar":
+        _require_registrar(platform, message["registrar"])
+    typed = actions.prepare(platform, action, message, ttl_s=req.ttl_s)
+    return _typed_out(typed, signer or message[action.signer])
+
+
+def _relay_signed(
+    platform: Platform,
+    key: str,
+    body: BaseModel,
+    signature: str,
+    *,
+    cosignatures: tuple[str, ...] = (),
+    check: Callable[[eip712.TypedMessage], None] | None = None,
+    **given: Any,
+) -> CitizenChangeOut:
+    """Check the signature(s) of action ``key`` (403 naming who had to sign), then ``check``; relay it."""
+    signed = actions.Signed(platform, ACTIONS[key], _message(key, body, **given), signature, cosignatures)
+    return _change(platform, EVENTS[key], signed.verify(check=check).send())
 
 
 def _resolve_record_hash(
@@ -369,136 +351,76 @@ def _require_unused(platform: Platform, account: str) -> None:
         raise platform.decoder.error("CitizenRegistryAccountUsed", {"account": account}, CONTRACT)
 
 
+def _registration_out(typed: dict[str, Any], rhash: bytes, salt: bytes | None) -> RegistrationTypedDataOut:
+    return RegistrationTypedDataOut(**typed, record_hash=_hex(rhash), record_salt=_hex(salt) if salt else None)
+
+
 def register_typed_data(platform: Platform, req: CitizenTypedDataCreate) -> RegistrationTypedDataOut:
     _require_unused(platform, req.account)
     require_not_agency(platform, req.account)
     rhash, salt = _resolve_record_hash(req.record, req.record_hash)
-    message = {
-        "account": req.account,
-        "district": int(req.district),
-        "birthYear": req.birth_year,
-        "residency": int(req.residency),
-        "recordHash": rhash,
-        **_registrar_message(platform, req.registrar, req),
-    }
-    typed = typed_message(platform, "RegisterCitizen", message)
-    return RegistrationTypedDataOut(
-        **_typed_out(typed, req.registrar), record_hash=_hex(rhash), record_salt=_hex(salt) if salt else None
-    )
-
-
-def _signed(platform: Platform, primary: str, fields: dict[str, Any], body: RegistrarSigned) -> eip712.TypedMessage:
-    typed = typed_message(
-        platform, primary, {**fields, "registrar": body.registrar, "nonce": body.nonce, "deadline": body.deadline}
-    )
-    typed.require_signer(body.signature, body.registrar, "registrar")
-    return typed
-
-
-def _sig(body: RegistrarSigned) -> bytes:
-    return bytes.fromhex(body.signature[2:])
+    return _registration_out(_typed(platform, "register", req, recordHash=rhash), rhash, salt)
 
 
 def register(platform: Platform, body: CitizenCreate) -> CitizenChangeOut:
-    fields = {
-        "account": body.account,
-        "district": int(body.district),
-        "birthYear": body.birth_year,
-        "residency": int(body.residency),
-        "recordHash": _b32(body.record_hash),
-    }
-    _signed(platform, "RegisterCitizen", fields, body)
-    require_not_agency(platform, body.account)
-    fn = registry(platform).functions.registerCitizen(
-        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
+    return _relay_signed(
+        platform,
+        "register",
+        body,
+        body.signature,
+        check=lambda _: require_not_agency(platform, body.account),
+        recordHash=_b32(body.record_hash),
     )
-    return _change(platform, "CitizenRegistered", _relay(platform, fn))
 
 
 def update_typed_data(platform: Platform, citizen_id: int, req: CitizenUpdateTypedData) -> RegistrationTypedDataOut:
     current = citizen_by_id(platform, citizen_id)
     rhash, salt = _resolve_record_hash(req.record, req.record_hash, default=_b32(current.record_hash))
-    message = {
-        "citizenId": citizen_id,
-        "district": int(req.district),
-        "birthYear": req.birth_year,
-        "residency": int(req.residency),
-        "recordHash": rhash,
-        **_registrar_message(platform, req.registrar, req),
-    }
-    typed = typed_message(platform, "UpdateCitizen", message)
-    return RegistrationTypedDataOut(
-        **_typed_out(typed, req.registrar), record_hash=_hex(rhash), record_salt=_hex(salt) if salt else None
-    )
+    return _registration_out(_typed(platform, "update", req, citizenId=citizen_id, recordHash=rhash), rhash, salt)
 
 
 def update(platform: Platform, citizen_id: int, body: CitizenUpdate) -> CitizenChangeOut:
-    fields = {
-        "citizenId": citizen_id,
-        "district": int(body.district),
-        "birthYear": body.birth_year,
-        "residency": int(body.residency),
-        "recordHash": _b32(body.record_hash),
-    }
-    _signed(platform, "UpdateCitizen", fields, body)
-    fn = registry(platform).functions.updateCitizen(
-        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
+    return _relay_signed(
+        platform, "update", body, body.signature, citizenId=citizen_id, recordHash=_b32(body.record_hash)
     )
-    return _change(platform, "CitizenUpdated", _relay(platform, fn))
 
 
 def suspend_typed_data(platform: Platform, citizen_id: int, req: SuspensionTypedData) -> TypedDataOut:
     citizen_by_id(platform, citizen_id)
-    message = {"citizenId": citizen_id, "reason": int(req.reason), **_registrar_message(platform, req.registrar, req)}
-    return TypedDataOut(**_typed_out(typed_message(platform, "SuspendCitizen", message), req.registrar))
+    return TypedDataOut(**_typed(platform, "suspend", req, citizenId=citizen_id))
 
 
 def suspend(platform: Platform, citizen_id: int, body: SuspensionCreate) -> CitizenChangeOut:
-    fields = {"citizenId": citizen_id, "reason": int(body.reason)}
-    _signed(platform, "SuspendCitizen", fields, body)
-    fn = registry(platform).functions.suspendCitizen(
-        *fields.values(), body.registrar, body.nonce, body.deadline, _sig(body)
-    )
-    return _change(platform, "CitizenSuspended", _relay(platform, fn))
+    return _relay_signed(platform, "suspend", body, body.signature, citizenId=citizen_id)
 
 
 def reinstate_typed_data(platform: Platform, citizen_id: int, req: ReinstatementTypedData) -> TypedDataOut:
     citizen = citizen_by_id(platform, citizen_id)
     if citizen.status != "suspended":
         raise platform.decoder.error("CitizenRegistryNotSuspended", {"citizenId": citizen_id}, CONTRACT)
-    message = {"citizenId": citizen_id, **_registrar_message(platform, req.registrar, req)}
-    return TypedDataOut(**_typed_out(typed_message(platform, "ReinstateCitizen", message), req.registrar))
+    return TypedDataOut(**_typed(platform, "reinstate", req, citizenId=citizen_id))
 
 
 def reinstate(platform: Platform, citizen_id: int, body: ReinstatementCreate) -> CitizenChangeOut:
-    fields = {"citizenId": citizen_id}
-    _signed(platform, "ReinstateCitizen", fields, body)
-    fn = registry(platform).functions.reinstateCitizen(
-        citizen_id, body.registrar, body.nonce, body.deadline, _sig(body)
-    )
-    return _change(platform, "CitizenReinstated", _relay(platform, fn))
+    return _relay_signed(platform, "reinstate", body, body.signature, citizenId=citizen_id)
 
 
 def recover_typed_data(platform: Platform, citizen_id: int, req: RecoveryTypedData) -> TypedDataOut:
     citizen_by_id(platform, citizen_id)
     _require_unused(platform, req.new_account)
     require_not_agency(platform, req.new_account, "new_account")
-    message = {
-        "citizenId": citizen_id,
-        "newAccount": req.new_account,
-        **_registrar_message(platform, req.registrar, req),
-    }
-    return TypedDataOut(**_typed_out(typed_message(platform, "RecoverKey", message), req.registrar))
+    return TypedDataOut(**_typed(platform, "recover", req, citizenId=citizen_id))
 
 
 def recover(platform: Platform, citizen_id: int, body: RecoveryCreate) -> CitizenChangeOut:
-    fields = {"citizenId": citizen_id, "newAccount": body.new_account}
-    _signed(platform, "RecoverKey", fields, body)
-    require_not_agency(platform, body.new_account, "new_account")
-    fn = registry(platform).functions.recoverKey(
-        citizen_id, body.new_account, body.registrar, body.nonce, body.deadline, _sig(body)
+    return _relay_signed(
+        platform,
+        "recover",
+        body,
+        body.signature,
+        check=lambda _: require_not_agency(platform, body.new_account, "new_account"),
+        citizenId=citizen_id,
     )
-    return _change(platform, "CitizenKeyRotated", _relay(platform, fn))
 
 
 # -- citizen self-rotation -----------------------------------------------------------------
@@ -512,37 +434,19 @@ def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedData
         raise platform.decoder.error("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT)
     _require_unused(platform, req.new_account)
     require_not_agency(platform, req.new_account, "new_account")
-    nonce = int(read(platform, registry(platform).functions.nonces(req.old_account)))
-    message = {
-        "oldAccount": req.old_account,
-        "newAccount": req.new_account,
-        "nonce": nonce,
-        "deadline": _deadline(platform, req),
-    }
-    typed = typed_message(platform, "RotateKey", message)
-    return TypedDataOut(**_typed_out(typed, [req.old_account, req.new_account]))
+    return TypedDataOut(**_typed(platform, "rotate", req, signer=[req.old_account, req.new_account]))
 
 
 def rotate(platform: Platform, body: RotationCreate) -> CitizenChangeOut:
-    message = {
-        "oldAccount": body.old_account,
-        "newAccount": body.new_account,
-        "nonce": body.nonce,
-        "deadline": body.deadline,
-    }
-    typed = typed_message(platform, "RotateKey", message)
-    typed.require_signer(body.old_signature, body.old_account, "old key")
-    typed.require_signer(body.new_signature, body.new_account, "new key")
-    require_not_agency(platform, body.new_account, "new_account")
-    fn = registry(platform).functions.rotateKey(
-        body.old_account,
-        body.new_account,
-        body.nonce,
-        body.deadline,
-        bytes.fromhex(body.old_signature[2:]),
-        bytes.fromhex(body.new_signature[2:]),
+    """Both keys sign the same ``RotateKey``: the old one authorises, the new one proves possession."""
+    return _relay_signed(
+        platform,
+        "rotate",
+        body,
+        body.old_signature,
+        cosignatures=(body.new_signature,),
+        check=lambda _: require_not_agency(platform, body.new_account, "new_account"),
     )
-    return _change(platform, "CitizenKeyRotated", _relay(platform, fn))
 
 
 # -- registrars (operator / city admin) ------------------------------------------------------

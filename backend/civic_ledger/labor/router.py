@@ -1,8 +1,9 @@
 """HTTP API of part-time worker protection (`/labor`).
 
-Signed actions follow one pattern: `POST …/typed-data` returns the EIP-712 message to sign (nonce,
-deadline filled in); the actor signs it with their own key; `POST …` the same fields with
-`deadline` and `signature`. The server checks the signer, simulates, then relays.
+Signed actions follow one pattern (:func:`civic_ledger.platform.actions.add_route_pair`): `POST
+…/typed-data` returns the EIP-712 message to sign (nonce, deadline filled in); the actor signs it
+with their own key; `POST …` the same fields with `deadline` and `signature` (a contract: both
+parties' signatures). The server checks the signer(s), simulates, then relays.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ from civic_ledger.labor.schemas import (
     WeekRecordOut,
     WeekTypedDataCreate,
 )
+from civic_ledger.platform import actions
 
 router = APIRouter(prefix="/labor", tags=["labor"])
 
+Route = actions.Route
+_WEEK = [("contract_id", str), ("week_start", date)]
 AsOf = Query(
     None, description="Evaluate late and missing payments as of this day (default: today by the chain's clock, KST)."
 )
@@ -58,46 +62,60 @@ def get_minimum_wages(platform: PlatformDep) -> list[MinimumWageOut]:
     return service.minimum_wages(platform)
 
 
-@router.post("/minimum-wages/typed-data", summary="Typed data a labour office signs to set a year's minimum wage")
-def minimum_wage_typed_data(body: MinimumWageCreate, platform: PlatformDep) -> dict[str, Any]:
-    return service.minimum_wage_typed_data(
-        platform, body.year, body.hourly_wage, body.office, body.nonce, body.deadline
-    )
-
-
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/minimum-wages",
-    response_model=MinimumWageOut,
-    status_code=201,
-    summary="Set a year's minimum wage (signed by LABOR_OFFICE)",
+    Route(
+        "minimum_wage_typed_data",
+        MinimumWageCreate,
+        dict[str, Any],
+        summary="Typed data a labour office signs to set a year's minimum wage",
+    ),
+    Route(
+        "set_minimum_wage",
+        MinimumWageSet,
+        MinimumWageOut,
+        summary="Set a year's minimum wage (signed by LABOR_OFFICE)",
+        status_code=201,
+    ),
+    lambda platform, body: service.minimum_wage_typed_data(
+        platform, body.year, body.hourly_wage, body.office, body.nonce, body.deadline
+    ),
+    service.set_minimum_wage,
 )
-def set_minimum_wage(body: MinimumWageSet, platform: PlatformDep) -> MinimumWageOut:
-    return service.set_minimum_wage(platform, body)
 
 
 # ------------------------------------------------------------------ contracts
 
 
-@router.post(
-    "/contracts/typed-data",
-    response_model=ContractTypedDataOut,
-    summary="Typed data both parties sign to register a contract",
-)
-def contract_typed_data(body: ContractTypedDataCreate, platform: PlatformDep) -> ContractTypedDataOut:
-    """Employer and worker sign the same `LaborContract` message; the deadline defaults to 24 h so
-    both have time to sign. The response includes the contract id it will get."""
-    terms = TermsCreate(**body.model_dump(exclude={"deadline"}))
-    return service.contract_typed_data(platform, terms, body.deadline)
-
-
-@router.post(
-    "/contracts", response_model=ContractOut, status_code=201, summary="Register a contract signed by both parties"
-)
-def register_contract(body: ContractCreate, platform: PlatformDep) -> ContractOut:
-    """Rejected when a required term is missing (`LaborRecordsMissingTerm`, 422), the wage is below
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/contracts",
+    Route(
+        "contract_typed_data",
+        ContractTypedDataCreate,
+        ContractTypedDataOut,
+        """Employer and worker sign the same `LaborContract` message; the deadline defaults to 24 h so
+    both have time to sign. The response includes the contract id it will get.""",
+        summary="Typed data both parties sign to register a contract",
+    ),
+    Route(
+        "register_contract",
+        ContractCreate,
+        ContractOut,
+        """Rejected when a required term is missing (`LaborRecordsMissingTerm`, 422), the wage is below
     the minimum wage of the start year (`LaborRecordsBelowMinimumWage`, 422), the worker is not an
-    active citizen, or a signature is not the party's (403)."""
-    return service.register_contract(platform, body)
+    active citizen, or a signature is not the party's (403).""",
+        summary="Register a contract signed by both parties",
+        status_code=201,
+    ),
+    lambda platform, body: service.contract_typed_data(
+        platform, TermsCreate(**body.model_dump(exclude={"deadline"})), body.deadline
+    ),
+    service.register_contract,
+)
 
 
 @router.get("/contracts", response_model=list[ContractOut], summary="Contracts, optionally of one party")
@@ -122,25 +140,38 @@ def check_document(contract_id: str, body: DocumentCheck, platform: PlatformDep)
 # ------------------------------------------------------------------ weeks
 
 
-@router.post(
-    "/contracts/{contract_id}/weeks/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data the employer signs to record a week",
-)
-def week_typed_data(contract_id: str, body: WeekTypedDataCreate, platform: PlatformDep) -> TypedDataOut:
-    return service.week_typed_data(platform, contract_id, body, body.deadline)
+def _by_contract(segment: str, typed: actions.Route, create: actions.Route) -> None:
+    """``POST /contracts/{contract_id}/<segment>`` and its ``/typed-data``, served by the service
+    functions of the routes' names: ``typed(platform, contract_id, body, body.deadline)`` and
+    ``create(platform, contract_id, body)``."""
+    prepare, relay = getattr(service, typed.name), getattr(service, create.name)
+    actions.add_route_pair(
+        router,
+        PlatformDep,
+        f"/contracts/{{contract_id}}/{segment}",
+        typed,
+        create,
+        lambda platform, body, contract_id: prepare(platform, contract_id, body, body.deadline),
+        lambda platform, body, contract_id: relay(platform, contract_id, body),
+        [("contract_id", str)],
+    )
 
 
-@router.post(
-    "/contracts/{contract_id}/weeks",
-    response_model=WeekRecordOut,
-    status_code=201,
-    summary="Record a week (signed by the employer)",
+_by_contract(
+    "weeks",
+    Route(
+        "week_typed_data", WeekTypedDataCreate, TypedDataOut, summary="Typed data the employer signs to record a week"
+    ),
+    Route(
+        "record_week",
+        WeekRecord,
+        WeekRecordOut,
+        """The daily entries stay off chain; their Merkle root, the total minutes and the days worked
+    go on chain. The response carries each entry's Merkle proof.""",
+        summary="Record a week (signed by the employer)",
+        status_code=201,
+    ),
 )
-def record_week(contract_id: str, body: WeekRecord, platform: PlatformDep) -> WeekRecordOut:
-    """The daily entries stay off chain; their Merkle root, the total minutes and the days worked
-    go on chain. The response carries each entry's Merkle proof."""
-    return service.record_week(platform, contract_id, body)
 
 
 @router.get(
@@ -155,68 +186,71 @@ def get_week(contract_id: str, week_start: date, platform: PlatformDep) -> WeekO
     return service.get_week(platform, contract_id, week_start)
 
 
-@router.post(
-    "/contracts/{contract_id}/weeks/{week_start}/confirm/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data the worker signs to confirm a week as recorded",
-)
-def confirm_typed_data(
-    contract_id: str, week_start: date, platform: PlatformDep, body: ConfirmTypedDataCreate | None = None
-) -> TypedDataOut:
-    return service.confirm_typed_data(platform, contract_id, week_start, body.deadline if body else None)
-
-
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/contracts/{contract_id}/weeks/{week_start}/confirm",
-    response_model=WeekOut,
-    summary="Confirm a week (signed by the worker)",
+    Route(
+        "confirm_typed_data",
+        ConfirmTypedDataCreate,
+        TypedDataOut,
+        summary="Typed data the worker signs to confirm a week as recorded",
+        optional=True,
+    ),
+    Route("confirm_week", Signed, WeekOut, summary="Confirm a week (signed by the worker)"),
+    lambda platform, body, contract_id, week_start: service.confirm_typed_data(
+        platform, contract_id, week_start, body.deadline if body else None
+    ),
+    lambda platform, body, contract_id, week_start: service.confirm_week(
+        platform, contract_id, week_start, body.deadline, body.signature
+    ),
+    _WEEK,
 )
-def confirm_week(contract_id: str, week_start: date, body: Signed, platform: PlatformDep) -> WeekOut:
-    return service.confirm_week(platform, contract_id, week_start, body.deadline, body.signature)
-
-
-@router.post(
-    "/contracts/{contract_id}/weeks/{week_start}/dispute/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data the worker signs to dispute a week",
-)
-def dispute_typed_data(
-    contract_id: str, week_start: date, body: DisputeTypedDataCreate, platform: PlatformDep
-) -> TypedDataOut:
-    return service.dispute_typed_data(platform, contract_id, week_start, body, body.deadline)
-
-
-@router.post(
+actions.add_route_pair(
+    router,
+    PlatformDep,
     "/contracts/{contract_id}/weeks/{week_start}/dispute",
-    response_model=WeekOut,
-    summary="Dispute a week (signed by the worker)",
+    Route(
+        "dispute_typed_data",
+        DisputeTypedDataCreate,
+        TypedDataOut,
+        summary="Typed data the worker signs to dispute a week",
+    ),
+    Route(
+        "dispute_week",
+        DisputeRecord,
+        WeekOut,
+        """The reason stays off chain (its keccak-256 goes on chain); the employer may then record a
+    corrected revision of the week.""",
+        summary="Dispute a week (signed by the worker)",
+    ),
+    lambda platform, body, contract_id, week_start: service.dispute_typed_data(
+        platform, contract_id, week_start, body, body.deadline
+    ),
+    lambda platform, body, contract_id, week_start: service.dispute_week(platform, contract_id, week_start, body),
+    _WEEK,
 )
-def dispute_week(contract_id: str, week_start: date, body: DisputeRecord, platform: PlatformDep) -> WeekOut:
-    """The reason stays off chain (its keccak-256 goes on chain); the employer may then record a
-    corrected revision of the week."""
-    return service.dispute_week(platform, contract_id, week_start, body)
 
 
 # ------------------------------------------------------------------ statements
 
 
-@router.post(
-    "/contracts/{contract_id}/statements/typed-data",
-    response_model=TypedDataOut,
-    summary="Typed data the employer signs to record a wage statement",
+_by_contract(
+    "statements",
+    Route(
+        "statement_typed_data",
+        StatementTypedDataCreate,
+        TypedDataOut,
+        summary="Typed data the employer signs to record a wage statement",
+    ),
+    Route(
+        "record_statement",
+        StatementRecord,
+        StatementOut,
+        summary="Record a wage statement (signed by the employer)",
+        status_code=201,
+    ),
 )
-def statement_typed_data(contract_id: str, body: StatementTypedDataCreate, platform: PlatformDep) -> TypedDataOut:
-    return service.statement_typed_data(platform, contract_id, body, body.deadline)
-
-
-@router.post(
-    "/contracts/{contract_id}/statements",
-    response_model=StatementOut,
-    status_code=201,
-    summary="Record a wage statement (signed by the employer)",
-)
-def record_statement(contract_id: str, body: StatementRecord, platform: PlatformDep) -> StatementOut:
-    return service.record_statement(platform, contract_id, body)
 
 
 @router.get(

@@ -1,8 +1,10 @@
 """Part-time worker protection: co-signed contracts, confirmed weeks, wage statements, findings.
 
-Every action is EIP-712 typed data signed by its actor (employer, worker, labour office) and
-relayed by the operator; the service rebuilds the typed data from the request, checks that the
-signature recovers to the right party (403 otherwise), simulates, then relays. Reads come from
+Every action is EIP-712 typed data signed by its actor (employer, worker, labour office; a
+contract by both parties), declared once in :mod:`civic_ledger.labor.actions` and relayed by the
+operator through the platform's one pipeline (:mod:`civic_ledger.platform.actions`): the service
+rebuilds the typed data from the request, checks that each signature recovers to its party (403
+otherwise), simulates, then relays. Reads come from
 the chain's events (the chain is the only store); :mod:`civic_ledger.labor.compliance` turns
 them into findings, and :mod:`civic_ledger.labor.evidence` into a verifiable bundle. The pure
 half — chain records to views and to the compliance report, the shifts' Merkle tree — is
@@ -20,6 +22,7 @@ from web3.contract import Contract
 
 from civic_ledger.errors import InvalidInput, NotFound
 from civic_ledger.labor import compliance as cx
+from civic_ledger.labor.actions import ACTIONS, CONTRACT
 from civic_ledger.labor.projections import labor_logs
 from civic_ledger.labor.records import (
     _b32,
@@ -59,20 +62,12 @@ from civic_ledger.labor.schemas import (
     WeekRecord,
     WeekRecordOut,
 )
-from civic_ledger.labor.typed import (
-    CONFIRM_WEEK_TYPES,
-    DISPUTE_WEEK_TYPES,
-    LABOR_CONTRACT_TYPES,
-    RECORD_WAGE_STATEMENT_TYPES,
-    RECORD_WEEK_TYPES,
-    SET_MINIMUM_WAGE_TYPES,
-)
-from civic_ledger.platform import eip712
+from civic_ledger.platform import actions, eip712
 from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 
-CONTRACT_NAME = "LaborRecords"
+CONTRACT_NAME = CONTRACT
 CONTRACT_SIGNING_TTL_S = 24 * 3600
 
 STATUS_NAMES = {1: "recorded", 2: "confirmed", 3: "disputed"}
@@ -82,17 +77,28 @@ def labor(platform: Platform) -> Contract:
     return platform.deployment.contract(CONTRACT_NAME)
 
 
-def _domain(platform: Platform) -> dict[str, Any]:
-    return eip712.domain(CONTRACT_NAME, platform.chain.chain_id, labor(platform).address)
-
-
 def _typed_out(typed: eip712.TypedMessage, signer: str, deadline: int) -> dict[str, Any]:
     return {"typed_data": typed.to_dict(), "digest": _hex(typed.digest()), "signer": signer, "deadline": deadline}
 
 
-def _relay(platform: Platform, fn: Any) -> Receipt:
-    """Simulate, then relay (a revert is a ContractError with its declared status and notice)."""
-    return platform.relayer.transact(fn, simulate=True)
+def _typed(
+    platform: Platform, key: str, message: dict[str, Any], signer: str, ttl_s: int = eip712.DEFAULT_TTL_S
+) -> dict[str, Any]:
+    """Typed data of action ``key`` for ``signer``; a deadline (0 or ``None``: now + ``ttl_s``) and the
+    office's nonce filled in where missing."""
+    message["deadline"] = message.get("deadline") or None
+    typed = actions.prepare(platform, ACTIONS[key], message, signer=signer, ttl_s=ttl_s)
+    return _typed_out(typed, signer, message["deadline"])
+
+
+def _relay(
+    platform: Platform, key: str, message: dict[str, Any], signer: str, signature: str, *cosignatures: str
+) -> Receipt:
+    """Check the signature(s) of action ``key`` (403 naming the party and its request field), simulate, relay."""
+    action = ACTIONS[key]
+    names = [f"{who}_signature" for who in (action.who, *(c.label for c in action.cosigners))]
+    signed = actions.Signed(platform, action, message, signature, cosignatures)
+    return signed.verify(signer=signer, names=names).send()
 
 
 def _event_from_receipt(platform: Platform, receipt: Receipt, name: str) -> dict[str, Any]:
@@ -119,41 +125,22 @@ def minimum_wages(platform: Platform) -> list[MinimumWageOut]:
     return build_minimum_wages(_logs(platform, "MinimumWageSet"))
 
 
+def _wage_message(year: int, hourly_wage: int, office: str, nonce: int | None, deadline: int | None) -> dict[str, Any]:
+    return {"year": year, "hourlyWage": hourly_wage, "office": office, "nonce": nonce, "deadline": deadline}
+
+
 def minimum_wage_typed_data(
     platform: Platform, year: int, hourly_wage: int, office: str, nonce: int | None, deadline: int | None
 ) -> dict[str, Any]:
-    contract = labor(platform)
-    nonce = int(contract.functions.nonces(office).call()) if nonce is None else nonce
-    deadline = deadline or eip712.deadline(now=platform.chain.now())
-    typed = eip712.TypedMessage(
-        _domain(platform),
-        "SetMinimumWage",
-        SET_MINIMUM_WAGE_TYPES,
-        {"year": year, "hourlyWage": hourly_wage, "office": office, "nonce": nonce, "deadline": deadline},
-    )
-    out = _typed_out(typed, office, deadline)
-    out["nonce"] = nonce
+    message = _wage_message(year, hourly_wage, office, nonce, deadline)
+    out = _typed(platform, "set_minimum_wage", message, office)
+    out["nonce"] = message["nonce"]
     return out
 
 
 def set_minimum_wage(platform: Platform, body: MinimumWageSet) -> MinimumWageOut:
-    typed = eip712.TypedMessage(
-        _domain(platform),
-        "SetMinimumWage",
-        SET_MINIMUM_WAGE_TYPES,
-        {
-            "year": body.year,
-            "hourlyWage": body.hourly_wage,
-            "office": body.office,
-            "nonce": body.nonce,
-            "deadline": body.deadline,
-        },
-    )
-    typed.require_signer(body.signature, body.office, "office", field="office_signature")
-    fn = labor(platform).functions.setMinimumWage(
-        body.year, body.hourly_wage, body.office, body.nonce, body.deadline, _b32(body.signature)
-    )
-    receipt = _relay(platform, fn)
+    message = _wage_message(body.year, body.hourly_wage, body.office, body.nonce, body.deadline)
+    receipt = _relay(platform, "set_minimum_wage", message, body.office, body.signature)
     log = _event_from_receipt(platform, receipt, "MinimumWageSet")
     return MinimumWageOut(year=body.year, hourly_wage=body.hourly_wage, set_by=body.office, ref=_ref(log))
 
@@ -182,36 +169,31 @@ def terms_message(terms: TermsCreate, deadline: int) -> dict[str, Any]:
 
 
 def terms_tuple(terms: TermsCreate) -> tuple[Any, ...]:
-    m = terms_message(terms, 0)
-    return tuple(m[f["name"]] for f in LABOR_CONTRACT_TYPES["LaborContract"][:-1])
+    """The contract's ``Terms`` struct of ``terms`` (what ``registerContract`` takes before the deadline)."""
+    return tuple(ACTIONS["register_contract"].args_of(terms_message(terms, 0))[0])
 
 
 def contract_id_of(employer: str, worker: str, document_hash: str) -> str:
     return _hex(keccak(abi_encode(["address", "address", "bytes32"], [employer, worker, _b32(document_hash)])))
 
 
-def contract_typed_message(platform: Platform, terms: TermsCreate, deadline: int) -> eip712.TypedMessage:
-    return eip712.TypedMessage(_domain(platform), "LaborContract", LABOR_CONTRACT_TYPES, terms_message(terms, deadline))
-
-
 def contract_typed_data(platform: Platform, terms: TermsCreate, deadline: int | None) -> ContractTypedDataOut:
-    deadline = deadline or eip712.deadline(CONTRACT_SIGNING_TTL_S, now=platform.chain.now())
-    typed = contract_typed_message(platform, terms, deadline)
+    """Both parties sign the same ``LaborContract``; the deadline defaults to 24 h (time for both)."""
+    out = _typed(
+        platform, "register_contract", terms_message(terms, deadline or 0), terms.employer, CONTRACT_SIGNING_TTL_S
+    )
     return ContractTypedDataOut(
-        **_typed_out(typed, terms.employer, deadline),
+        **out,
         contract_id=contract_id_of(terms.employer, terms.worker, terms.document_hash),
         signers=[terms.employer, terms.worker],
     )
 
 
 def register_contract(platform: Platform, body: ContractCreate) -> ContractOut:
-    typed = contract_typed_message(platform, body.terms, body.deadline)
-    typed.require_signer(body.employer_signature, body.terms.employer, "employer", field="employer_signature")
-    typed.require_signer(body.worker_signature, body.terms.worker, "worker", field="worker_signature")
-    fn = labor(platform).functions.registerContract(
-        terms_tuple(body.terms), body.deadline, _b32(body.employer_signature), _b32(body.worker_signature)
+    message = terms_message(body.terms, body.deadline)
+    receipt = _relay(
+        platform, "register_contract", message, body.terms.employer, body.employer_signature, body.worker_signature
     )
-    receipt = _relay(platform, fn)
     log = _event_from_receipt(platform, receipt, "LaborContractRegistered")
     return ContractOut(contract_id=_hex(log["args"]["contractId"]), terms=body.terms, registered=_ref(log))
 
@@ -282,108 +264,83 @@ def _employer_of(platform: Platform, contract_id: str) -> tuple[str, str]:
     return employer, worker
 
 
-def week_typed_message(
-    platform: Platform, contract_id: str, week: WeekCreate, deadline: int
-) -> tuple[eip712.TypedMessage, list[EntryProofOut]]:
+def _week_message(
+    contract_id: str, week: WeekCreate, deadline: int | None
+) -> tuple[dict[str, Any], list[EntryProofOut]]:
+    """The ``RecordWeek`` message (with the shifts as the contract's tuples, ``entries``) and the proofs."""
     minutes, mask, root, proofs = summarise_week(week)
-    typed = eip712.TypedMessage(
-        _domain(platform),
-        "RecordWeek",
-        RECORD_WEEK_TYPES,
-        {
-            "contractId": _b32(contract_id),
-            "weekStart": yyyymmdd(week.week_start),
-            "minutesWorked": minutes,
-            "daysWorked": mask,
-            "entriesRoot": root,
-            "revision": week.revision,
-            "deadline": deadline,
-        },
-    )
-    return typed, proofs
+    ordered = sorted(week.entries, key=lambda e: (e.date, e.start))
+    message = {
+        "contractId": _b32(contract_id),
+        "weekStart": yyyymmdd(week.week_start),
+        "minutesWorked": minutes,
+        "daysWorked": mask,
+        "entriesRoot": root,
+        "revision": week.revision,
+        "deadline": deadline,
+        "entries": [entry_tuple(e) for e in ordered],
+    }
+    return message, proofs
 
 
 def week_typed_data(platform: Platform, contract_id: str, week: WeekCreate, deadline: int | None) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline(now=platform.chain.now())
-    typed, _ = week_typed_message(platform, contract_id, week, deadline)
-    return TypedDataOut(**_typed_out(typed, employer, deadline))
+    message, _ = _week_message(contract_id, week, deadline)
+    return TypedDataOut(**_typed(platform, "record_week", message, employer))
 
 
 def record_week(platform: Platform, contract_id: str, body: WeekRecord) -> WeekRecordOut:
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
-    typed, proofs = week_typed_message(platform, contract_id, body, body.deadline)
-    typed.require_signer(body.signature, employer, "employer", field="employer_signature")
-    m = typed.message
-    ordered = sorted(body.entries, key=lambda e: (e.date, e.start))
-    fn = labor(platform).functions.recordWeek(
-        _b32(contract_id),
-        (m["weekStart"], m["revision"], [entry_tuple(e) for e in ordered]),
-        body.deadline,
-        _b32(body.signature),
-    )
-    _relay(platform, fn)
+    message, proofs = _week_message(contract_id, body, body.deadline)
+    _relay(platform, "record_week", message, employer, body.signature)
     week = get_week(platform, contract_id, body.week_start)
     return WeekRecordOut(**week.model_dump(), proofs=proofs)
 
 
-def confirm_typed_message(platform: Platform, contract_id: str, week_start: date, deadline: int) -> eip712.TypedMessage:
-    status, revision, minutes, days, root = _week_state(platform, contract_id, week_start)
-    return eip712.TypedMessage(
-        _domain(platform),
-        "ConfirmWeek",
-        CONFIRM_WEEK_TYPES,
-        {
-            "contractId": _b32(contract_id),
-            "weekStart": yyyymmdd(week_start),
-            "revision": revision,
-            "minutesWorked": minutes,
-            "daysWorked": days,
-            "entriesRoot": _b32(root),
-            "deadline": deadline,
-        },
-    )
+def _confirm_message(platform: Platform, contract_id: str, week_start: date, deadline: int | None) -> dict[str, Any]:
+    """``ConfirmWeek`` of the week as recorded on chain (its revision, minutes, days and root)."""
+    _, revision, minutes, days, root = _week_state(platform, contract_id, week_start)
+    return {
+        "contractId": _b32(contract_id),
+        "weekStart": yyyymmdd(week_start),
+        "revision": revision,
+        "minutesWorked": minutes,
+        "daysWorked": days,
+        "entriesRoot": _b32(root),
+        "deadline": deadline,
+    }
 
 
 def confirm_typed_data(platform: Platform, contract_id: str, week_start: date, deadline: int | None) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline(now=platform.chain.now())
     return TypedDataOut(
-        **_typed_out(confirm_typed_message(platform, contract_id, week_start, deadline), worker, deadline)
+        **_typed(platform, "confirm_week", _confirm_message(platform, contract_id, week_start, deadline), worker)
     )
 
 
 def confirm_week(platform: Platform, contract_id: str, week_start: date, deadline: int, signature: str) -> WeekOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    typed = confirm_typed_message(platform, contract_id, week_start, deadline)
-    typed.require_signer(signature, worker, "worker", field="worker_signature")
-    fn = labor(platform).functions.confirmWeek(_b32(contract_id), yyyymmdd(week_start), deadline, _b32(signature))
-    _relay(platform, fn)
+    _relay(platform, "confirm_week", _confirm_message(platform, contract_id, week_start, deadline), worker, signature)
     return get_week(platform, contract_id, week_start)
 
 
-def dispute_typed_message(
-    platform: Platform, contract_id: str, week_start: date, body: DisputeCreate, deadline: int
-) -> eip712.TypedMessage:
+def _dispute_message(
+    platform: Platform, contract_id: str, week_start: date, body: DisputeCreate, deadline: int | None
+) -> dict[str, Any]:
     _, revision, _, _, _ = _week_state(platform, contract_id, week_start)
-    return eip712.TypedMessage(
-        _domain(platform),
-        "DisputeWeek",
-        DISPUTE_WEEK_TYPES,
-        {
-            "contractId": _b32(contract_id),
-            "weekStart": yyyymmdd(week_start),
-            "revision": revision,
-            "claimedMinutes": body.claimed_minutes,
-            "claimedDays": days_mask(body.claimed_days),
-            "reasonHash": keccak(text=body.reason),
-            "deadline": deadline,
-        },
-    )
+    return {
+        "contractId": _b32(contract_id),
+        "weekStart": yyyymmdd(week_start),
+        "revision": revision,
+        "claimedMinutes": body.claimed_minutes,
+        "claimedDays": days_mask(body.claimed_days),
+        "reasonHash": keccak(text=body.reason),
+        "deadline": deadline,
+    }
 
 
 def dispute_typed_data(
@@ -391,29 +348,15 @@ def dispute_typed_data(
 ) -> TypedDataOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    deadline = deadline or eip712.deadline(now=platform.chain.now())
-    return TypedDataOut(
-        **_typed_out(dispute_typed_message(platform, contract_id, week_start, body, deadline), worker, deadline)
-    )
+    message = _dispute_message(platform, contract_id, week_start, body, deadline)
+    return TypedDataOut(**_typed(platform, "dispute_week", message, worker))
 
 
 def dispute_week(platform: Platform, contract_id: str, week_start: date, body: DisputeRecord) -> WeekOut:
     contract_id = parse_contract_id(contract_id)
     _, worker = _employer_of(platform, contract_id)
-    typed = dispute_typed_message(platform, contract_id, week_start, body, body.deadline)
-    typed.require_signer(body.signature, worker, "worker", field="worker_signature")
-    m = typed.message
-    fn = labor(platform).functions.disputeWeek(
-        _b32(contract_id),
-        m["weekStart"],
-        m["revision"],
-        m["claimedMinutes"],
-        m["claimedDays"],
-        m["reasonHash"],
-        body.deadline,
-        _b32(body.signature),
-    )
-    _relay(platform, fn)
+    message = _dispute_message(platform, contract_id, week_start, body, body.deadline)
+    _relay(platform, "dispute_week", message, worker, body.signature)
     return get_week(platform, contract_id, week_start)
 
 
@@ -441,29 +384,22 @@ def get_week(platform: Platform, contract_id: str, week_start: date) -> WeekOut:
 # ------------------------------------------------------------------ statements
 
 
-def statement_typed_message(
-    platform: Platform, contract_id: str, s: StatementCreate, deadline: int
-) -> eip712.TypedMessage:
-    return eip712.TypedMessage(
-        _domain(platform),
-        "RecordWageStatement",
-        RECORD_WAGE_STATEMENT_TYPES,
-        {
-            "contractId": _b32(contract_id),
-            "periodStart": yyyymmdd(s.period_start),
-            "periodEnd": yyyymmdd(s.period_end),
-            "paymentDate": yyyymmdd(s.payment_date),
-            "statementHash": _b32(s.statement_hash),
-            "grossPay": s.gross_pay,
-            "basePay": s.base_pay,
-            "holidayPay": s.holiday_pay,
-            "overtimePay": s.overtime_pay,
-            "otherPay": s.other_pay,
-            "deductions": s.deductions,
-            "revision": s.revision,
-            "deadline": deadline,
-        },
-    )
+def _statement_message(contract_id: str, s: StatementCreate, deadline: int | None) -> dict[str, Any]:
+    return {
+        "contractId": _b32(contract_id),
+        "periodStart": yyyymmdd(s.period_start),
+        "periodEnd": yyyymmdd(s.period_end),
+        "paymentDate": yyyymmdd(s.payment_date),
+        "statementHash": _b32(s.statement_hash),
+        "grossPay": s.gross_pay,
+        "basePay": s.base_pay,
+        "holidayPay": s.holiday_pay,
+        "overtimePay": s.overtime_pay,
+        "otherPay": s.other_pay,
+        "deductions": s.deductions,
+        "revision": s.revision,
+        "deadline": deadline,
+    }
 
 
 def check_pay_period(platform: Platform, contract_id: str, s: StatementCreate) -> None:
@@ -486,8 +422,7 @@ def statement_typed_data(
     contract_id = parse_contract_id(contract_id)
     employer, _ = _employer_of(platform, contract_id)
     check_pay_period(platform, contract_id, s)
-    deadline = deadline or eip712.deadline(now=platform.chain.now())
-    return TypedDataOut(**_typed_out(statement_typed_message(platform, contract_id, s, deadline), employer, deadline))
+    return TypedDataOut(**_typed(platform, "record_statement", _statement_message(contract_id, s, deadline), employer))
 
 
 def record_statement(platform: Platform, contract_id: str, body: StatementRecord) -> StatementOut:
@@ -496,28 +431,8 @@ def record_statement(platform: Platform, contract_id: str, body: StatementRecord
     check_pay_period(platform, contract_id, body)
     if body.gross_pay >= 2**64:
         raise InvalidInput("the sum of the pay components does not fit 64 bits", code="invalid_amount")
-    typed = statement_typed_message(platform, contract_id, body, body.deadline)
-    typed.require_signer(body.signature, employer, "employer", field="employer_signature")
-    m = typed.message
-    fn = labor(platform).functions.recordWageStatement(
-        _b32(contract_id),
-        (
-            m["periodStart"],
-            m["periodEnd"],
-            m["paymentDate"],
-            m["statementHash"],
-            m["grossPay"],
-            m["basePay"],
-            m["holidayPay"],
-            m["overtimePay"],
-            m["otherPay"],
-            m["deductions"],
-            m["revision"],
-        ),
-        body.deadline,
-        _b32(body.signature),
-    )
-    receipt = _relay(platform, fn)
+    message = _statement_message(contract_id, body, body.deadline)
+    receipt = _relay(platform, "record_statement", message, employer, body.signature)
     log = _event_from_receipt(platform, receipt, "WageStatementRecorded")
     return build_statement(contract_id, log)
 

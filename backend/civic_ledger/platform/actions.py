@@ -13,7 +13,9 @@ same way for every area:
 - :class:`Signed` — ``Signed(platform, action, message, signature).verify(...).send(...)``: the one
   off-chain signature check (:meth:`~civic_ledger.platform.eip712.TypedMessage.require_signer`: 403
   naming who had to sign) and the area's own checks (``check``), then the contract call simulated
-  and sent through the platform relayer.
+  and sent through the platform relayer. A co-signed action (:attr:`Action.cosigners`: a contract
+  taking two signatures of the same typed data) gets the further signatures as ``cosignatures``;
+  each is checked the same way and passed after the signer's.
 
 Area rules (roles, VINs, pre-checks, what to do on a particular revert) stay in the areas and come
 in as arguments; :func:`add_route_pair` registers an action's ``POST .../typed-data`` + ``POST ...``
@@ -46,6 +48,14 @@ def fields(*pairs: tuple[str, str], nonce: bool | None = None) -> Fields:
 
 
 @dataclass(frozen=True)
+class Cosigner:
+    """A further signer of an action's typed data: the message field naming it, and who it is (errors)."""
+
+    signer: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Action:
     """One signed action: what is signed, by whom, and which contract call it becomes."""
 
@@ -72,6 +82,8 @@ class Action:
     split_signature: bool = False
     #: the area's own builder of the message from an API request (its signature is the area's)
     message: Callable[..., dict[str, Any]] | None = None
+    #: further signers of the same typed data, in the order the contract takes their signatures
+    cosigners: tuple[Cosigner, ...] = ()
 
     @property
     def types(self) -> dict[str, Fields]:
@@ -168,13 +180,15 @@ class Signed:
     """A signed action on its way to the chain: :meth:`verify` it, then :meth:`send` it.
 
     ``Signed(platform, action, message, signature).verify(...).send(...)`` is the one path of every
-    signed action; nothing is sent before the signature was checked.
+    signed action; nothing is sent before the signature was checked. ``cosignatures``: the
+    signatures of the action's :attr:`~Action.cosigners`, in their order.
     """
 
     platform: Platform
     action: Action
     message: dict[str, Any]
     signature: str
+    cosignatures: Sequence[str] = ()
     typed: eip712.TypedMessage | None = field(default=None, init=False)
 
     def verify(
@@ -183,12 +197,24 @@ class Signed:
         signer: str | None = None,
         role: str | None = None,
         check: Callable[[eip712.TypedMessage], None] | None = None,
+        names: Sequence[str] = (),
     ) -> Signed:
         """The one off-chain check: the signature must recover to ``signer`` (default: the message's
-        signer field), else a 403 naming ``role`` (default: the action's label); then the area's
-        ``check(typed)`` (co-signatures, pre-checks). Nothing is sent."""
+        signer field), else a 403 naming ``role`` (default: the action's label); each co-signature
+        to its co-signer (the message's field, the cosigner's label); then the area's
+        ``check(typed)`` (pre-checks). ``names``: the request fields of the signature and of each
+        co-signature, as a refusal names them (default ``signature``). Nothing is sent."""
         typed = typed_message(self.platform, self.action, self.message)
-        typed.require_signer(self.signature, signer or self.message[self.action.signer], role or self.action.who)
+        cosigners = self.action.cosigners
+        if len(self.cosignatures) != len(cosigners):
+            wanted = ", ".join(c.label for c in cosigners) or "none"
+            raise InvalidInput(
+                f"{self.action.primary}: {len(cosigners)} co-signature(s) needed ({wanted}), got {len(self.cosignatures)}"
+            )
+        expected = [(signer or self.message[self.action.signer], role or self.action.who)]
+        expected += [(self.message[c.signer], c.label) for c in cosigners]
+        for i, (sig, (address, who)) in enumerate(zip([self.signature, *self.cosignatures], expected, strict=True)):
+            typed.require_signer(sig, address, who, field=names[i] if i < len(names) else "signature")
         if check is not None:
             check(typed)
         self.typed = typed
@@ -196,11 +222,11 @@ class Signed:
 
     def arguments(self, also: Sequence[str] = ()) -> list[Any]:
         """The call's arguments: the message's, the signature (``bytes``, or ``v, r, s``), then the
-        further signatures ``also`` (co-signers)."""
+        further signatures ``also`` (default: the verified ``cosignatures``)."""
         sig = _bytes(self.signature)
         args = self.action.args_of(self.message)
         args += [sig[64], sig[:32], sig[32:64]] if self.action.split_signature else [sig]
-        return args + [_bytes(s) for s in also]
+        return args + [_bytes(s) for s in (also or self.cosignatures)]
 
     def call(self, args: list[Any] | None = None) -> Any:
         """The contract function bound to ``args`` (default: :meth:`arguments`); only once verified."""
@@ -237,10 +263,14 @@ def _bytes(hex_text: str) -> bytes:
 
 class Route:
     """One route of a pair: endpoint name (its OpenAPI operation id), request and response models,
-    the description (``doc``) and ``router.post``'s other keywords (``summary``, ``status_code``)."""
+    the description (``doc``) and ``router.post``'s other keywords (``summary``, ``status_code``);
+    ``optional``: the body may be left out (the endpoint gets ``None``)."""
 
-    def __init__(self, name: str, body: type, response: type, doc: str | None = None, **post: Any) -> None:
+    def __init__(
+        self, name: str, body: type, response: Any, doc: str | None = None, *, optional: bool = False, **post: Any
+    ) -> None:
         self.name, self.body, self.response, self.doc, self.post = name, body, response, doc, post
+        self.optional = optional
 
 
 def add_route_pair(
@@ -270,12 +300,13 @@ def _endpoint(route: Route, fn: Callable[..., Any], platform_dep: Any, params: S
         return fn(kwargs["platform"], kwargs["body"], **{n: kwargs[n] for n in names})
 
     kw = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    platform = inspect.Parameter("platform", kw, annotation=platform_dep)
+    if route.optional:  # a parameter with a default goes last
+        tail = [platform, inspect.Parameter("body", kw, annotation=route.body | None, default=None)]
+    else:
+        tail = [inspect.Parameter("body", kw, annotation=route.body), platform]
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(n, kw, annotation=a) for n, a in params]
-        + [
-            inspect.Parameter("body", kw, annotation=route.body),
-            inspect.Parameter("platform", kw, annotation=platform_dep),
-        ],
+        [inspect.Parameter(n, kw, annotation=a) for n, a in params] + tail,
         return_annotation=route.response,
     )
     endpoint.__name__ = endpoint.__qualname__ = route.name
