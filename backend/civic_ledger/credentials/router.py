@@ -44,6 +44,7 @@ from civic_ledger.credentials.schemas import (
     VerifyOut,
 )
 from civic_ledger.identity.auth import AgencyPrincipal, require_role
+from civic_ledger.platform import actions
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
@@ -109,44 +110,77 @@ def disallow_issuer(type_id: Bytes32, issuer_id: Bytes32, platform: PlatformDep,
 # -- issuance (issuer key signs) --------------------------------------------------------------
 
 
-@router.post("/issue/typed-data", response_model=IssueTypedDataOut, summary="Draft a credential: typed data to sign")
-def issue_typed_data(body: IssueTypedDataCreate, platform: PlatformDep) -> IssueTypedDataOut:
-    """Salts and hashes the claims and returns two EIP-712 messages for the issuer key: the
+Route = actions.Route
+
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/issue",
+    Route(
+        "issue_typed_data",
+        IssueTypedDataCreate,
+        IssueTypedDataOut,
+        """Salts and hashes the claims and returns two EIP-712 messages for the issuer key: the
     `Credential` (the document's proof; its digest is the credential hash) and the `Issue`
-    authorisation that anchors it. Post both signatures with the draft to `/credentials/issue`."""
-    return service.issue_typed_data(platform, body)
-
-
-@router.post("/issue", response_model=IssueOut, status_code=201, summary="Issue (anchor) a signed credential")
-def issue(body: IssueCreate, platform: PlatformDep) -> IssueOut:
-    """Checks both signatures (403 when not by the key), relays `issue`, returns the document.
-    A replayed issuance is 409 `CredentialRegistryAlreadyAnchored`."""
-    return service.issue(platform, body)
-
-
-@router.post("/batches/typed-data", response_model=BatchTypedDataOut, summary="Draft a batch: typed data to sign")
-def batch_typed_data(body: BatchTypedDataCreate, platform: PlatformDep) -> BatchTypedDataOut:
-    return service.batch_typed_data(platform, body)
-
-
-@router.post("/batches", response_model=BatchOut, status_code=201, summary="Issue a batch under one Merkle root")
-def issue_batch(body: BatchCreate, platform: PlatformDep) -> BatchOut:
-    """Each returned document carries its Merkle inclusion proof (`proof.merkle`)."""
-    return service.issue_batch(platform, body)
+    authorisation that anchors it. Post both signatures with the draft to `/credentials/issue`.""",
+        summary="Draft a credential: typed data to sign",
+    ),
+    Route(
+        "issue",
+        IssueCreate,
+        IssueOut,
+        """Checks both signatures (403 when not by the key), relays `issue`, returns the document.
+    A replayed issuance is 409 `CredentialRegistryAlreadyAnchored`.""",
+        status_code=201,
+        summary="Issue (anchor) a signed credential",
+    ),
+    service.issue_typed_data,
+    service.issue,
+)
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/batches",
+    Route("batch_typed_data", BatchTypedDataCreate, BatchTypedDataOut, summary="Draft a batch: typed data to sign"),
+    Route(
+        "issue_batch",
+        BatchCreate,
+        BatchOut,
+        "Each returned document carries its Merkle inclusion proof (`proof.merkle`).",
+        status_code=201,
+        summary="Issue a batch under one Merkle root",
+    ),
+    service.batch_typed_data,
+    service.issue_batch,
+)
 
 
 # -- status (issuer key signs) ----------------------------------------------------------------
 
 
-@router.post("/status/{action}/typed-data", summary="Typed data of a revoke / suspend / reinstate to sign")
-def status_typed_data(action: StatusAction, body: StatusTypedDataCreate, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    """`Revoke` has no nonce (revocation is permanent); `Suspend`/`Reinstate` carry the key's nonce."""
-    return service.status_typed_data(platform, action, body.issuer_id, body.key, body.credentials)
-
-
-@router.post("/status/{action}", response_model=StatusChangeOut, summary="Revoke, suspend or reinstate credentials")
-def change_status(action: StatusAction, body: StatusChangeCreate, platform: PlatformDep) -> StatusChangeOut:
-    return service.change_status(platform, action, body)
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/status/{action}",
+    Route(
+        "status_typed_data",
+        StatusTypedDataCreate,
+        dict,
+        "`Revoke` has no nonce (revocation is permanent); `Suspend`/`Reinstate` carry the key's nonce.",
+        summary="Typed data of a revoke / suspend / reinstate to sign",
+    ),
+    Route(
+        "change_status",
+        StatusChangeCreate,
+        StatusChangeOut,
+        summary="Revoke, suspend or reinstate credentials",
+    ),
+    lambda platform, body, action: service.status_typed_data(
+        platform, action, body.issuer_id, body.key, body.credentials
+    ),
+    lambda platform, body, action: service.change_status(platform, action, body),
+    [("action", StatusAction)],
+)
 
 
 @router.get("/status/{anchor_id}", response_model=StatusOut, summary="Status of a credential")

@@ -46,32 +46,34 @@ CHECKS = (
     "not_expired",
 )
 
-_VERIFICATION_TUPLE = [
-    {"name": n, "type": t}
-    for n, t in [
-        ("anchored", "bool"),
-        ("included", "bool"),
-        ("batch", "bool"),
-        ("issuerId", "bytes32"),
-        ("typeId", "bytes32"),
-        ("key", "address"),
-        ("anchoredAt", "uint64"),
-        ("keyValidAtAnchor", "bool"),
-        ("keyValidNow", "bool"),
-        ("issuerAllowedNow", "bool"),
-        ("revoked", "bool"),
-        ("suspended", "bool"),
-    ]
-]
+_VERIFICATION_TUPLE = (
+    ("anchored", "bool"),
+    ("included", "bool"),
+    ("batch", "bool"),
+    ("issuerId", "bytes32"),
+    ("typeId", "bytes32"),
+    ("key", "address"),
+    ("anchoredAt", "uint64"),
+    ("keyValidAtAnchor", "bool"),
+    ("keyValidNow", "bool"),
+    ("issuerAllowedNow", "bool"),
+    ("revoked", "bool"),
+    ("suspended", "bool"),
+)
 
 
-def _view(name: str, inputs: list[tuple[str, str]], outputs: list[dict[str, Any]]) -> dict[str, Any]:
+def _view(name: str, inputs: str, *struct: tuple[str, str], returns: str = "") -> dict[str, Any]:
+    """A view's ABI entry: ``inputs`` as ``"type name, ..."``; it returns one ``struct`` (a tuple of
+    ``(name, type)`` components) or a single value of type ``returns``."""
+    output: dict[str, Any] = {"name": "", "type": returns or "tuple"}
+    if struct:
+        output["components"] = [{"name": n, "type": t} for n, t in struct]
     return {
         "type": "function",
         "name": name,
         "stateMutability": "view",
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": outputs,
+        "inputs": [{"name": n, "type": t} for t, n in (p.split() for p in inputs.split(","))],
+        "outputs": [output],
     }
 
 
@@ -79,51 +81,19 @@ def _view(name: str, inputs: list[tuple[str, str]], outputs: list[dict[str, Any]
 REGISTRY_VIEWS_ABI: list[dict[str, Any]] = [
     _view(
         "verify",
-        [("anchorId", "bytes32"), ("credentialHash", "bytes32"), ("proof", "bytes32[]"), ("position", "uint256")],
-        [{"name": "", "type": "tuple", "components": _VERIFICATION_TUPLE}],
+        "bytes32 anchorId, bytes32 credentialHash, bytes32[] proof, uint256 position",
+        *_VERIFICATION_TUPLE,
     ),
-    _view(
-        "issuerInfo",
-        [("issuerId", "bytes32")],
-        [
-            {
-                "name": "",
-                "type": "tuple",
-                "components": [
-                    {"name": "registered", "type": "bool"},
-                    {"name": "nameHash", "type": "bytes32"},
-                    {"name": "keys", "type": "address[]"},
-                ],
-            }
-        ],
-    ),
+    _view("issuerInfo", "bytes32 issuerId", ("registered", "bool"), ("nameHash", "bytes32"), ("keys", "address[]")),
     _view(
         "keyInfo",
-        [("issuerId", "bytes32"), ("key", "address")],
-        [
-            {
-                "name": "",
-                "type": "tuple",
-                "components": [
-                    {"name": "registered", "type": "bool"},
-                    {"name": "validFrom", "type": "uint64"},
-                    {"name": "validUntil", "type": "uint64"},
-                ],
-            }
-        ],
+        "bytes32 issuerId, address key",
+        ("registered", "bool"),
+        ("validFrom", "uint64"),
+        ("validUntil", "uint64"),
     ),
-    _view(
-        "credentialType",
-        [("typeId", "bytes32")],
-        [
-            {
-                "name": "",
-                "type": "tuple",
-                "components": [{"name": "registered", "type": "bool"}, {"name": "schemaHash", "type": "bytes32"}],
-            }
-        ],
-    ),
-    _view("isIssuerAllowed", [("typeId", "bytes32"), ("issuerId", "bytes32")], [{"name": "", "type": "bool"}]),
+    _view("credentialType", "bytes32 typeId", ("registered", "bool"), ("schemaHash", "bytes32")),
+    _view("isIssuerAllowed", "bytes32 typeId, bytes32 issuerId", returns="bool"),
 ]
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from civic_ledger.api.deps import PlatformDep, get_platform
 from civic_ledger.api.types import Bytes32
+from civic_ledger.platform import actions
 from civic_ledger.voting import encrypted, service
 from civic_ledger.voting.encrypted_schemas import (
     ActionOut,
@@ -41,18 +42,30 @@ router = APIRouter(prefix="/voting", tags=["voting"])
 PollId = Annotated[int, Path(ge=1, le=2**64, description="Poll id (from 1).")]
 
 
-@router.post("/polls/typed-data", response_model=TypedDataOut, summary="Typed data an agency signs to create a poll")
-def poll_typed_data(body: PollDraft, platform: PlatformDep) -> TypedDataOut:
-    """Resolves defaults (times from chain time, the creator's nonce, a deadline) and returns the
-    EIP-712 `CreatePoll` typed data plus `fields`; post `fields` + `signature` to `POST /voting/polls`."""
-    return service.poll_typed_data(platform, body)
-
-
-@router.post("/polls", response_model=PollOut, status_code=201, summary="Create a poll signed by a POLL_ADMIN")
-def create_poll(body: PollCreate, platform: PlatformDep) -> PollOut:
-    """403 when the signature is not the creator's or the creator lacks POLL_ADMIN_ROLE; 422 with the
-    contract error (`MVotingInvalidSchedule`, `MVotingInvalidEligibility`, ...) for bad parameters."""
-    return service.create_poll(platform, body)
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/polls",
+    actions.Route(
+        "poll_typed_data",
+        PollDraft,
+        TypedDataOut,
+        """Resolves defaults (times from chain time, the creator's nonce, a deadline) and returns the
+    EIP-712 `CreatePoll` typed data plus `fields`; post `fields` + `signature` to `POST /voting/polls`.""",
+        summary="Typed data an agency signs to create a poll",
+    ),
+    actions.Route(
+        "create_poll",
+        PollCreate,
+        PollOut,
+        """403 when the signature is not the creator's or the creator lacks POLL_ADMIN_ROLE; 422 with the
+    contract error (`MVotingInvalidSchedule`, `MVotingInvalidEligibility`, ...) for bad parameters.""",
+        status_code=201,
+        summary="Create a poll signed by a POLL_ADMIN",
+    ),
+    lambda platform, body: service.poll_typed_data(platform, body),
+    lambda platform, body: service.create_poll(platform, body),
+)
 
 
 @router.get("/polls", response_model=list[PollOut], summary="List polls, newest first")
