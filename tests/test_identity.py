@@ -31,14 +31,12 @@ from civic_ledger.identity import service
 from civic_ledger.identity.auth import (
     AgencyPrincipal,
     CitizenPrincipal,
-    CityAdmin,
-    CurrentAgency,
-    CurrentCitizen,
     NonceStore,
     Session,
     TokenSigner,
     build_message,
 )
+from civic_ledger.identity.deps import CityAdmin, CurrentAgency, CurrentCitizen
 from civic_ledger.identity.schemas import NonceOut
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform

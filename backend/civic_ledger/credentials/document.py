@@ -53,13 +53,12 @@ from eth_utils import is_address, keccak, to_checksum_address
 from civic_ledger.errors import InvalidInput
 from civic_ledger.platform import eip712, jcs, merkle
 from civic_ledger.platform.merkle import StandardMerkleTree
+from civic_ledger.types import MAX_TIMESTAMP
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 CIVIC_CONTEXT = "urn:civic-ledger:credentials:v1"
 PROOF_TYPE = "EthereumEip712Signature2021"
 DOMAIN_NAME = "CredentialRegistry"
-#: The last Unix second that has an ISO-8601 date (9999-12-31T23:59:59Z): a document's times can not go past it.
-MAX_TIMESTAMP = 253_402_300_799
 
 _B32 = "bytes32"
 CREDENTIAL_TYPES: dict[str, list[dict[str, str]]] = {

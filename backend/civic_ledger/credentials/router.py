@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address, Bytes32
 from civic_ledger.credentials import service
 from civic_ledger.credentials.schemas import (
     AllowIssuer,
@@ -43,8 +42,10 @@ from civic_ledger.credentials.schemas import (
     VerifyCreate,
     VerifyOut,
 )
-from civic_ledger.identity.auth import AgencyPrincipal, require_role
+from civic_ledger.identity.auth import AgencyPrincipal
+from civic_ledger.identity.deps import require_role
 from civic_ledger.platform import actions
+from civic_ledger.types import Address, Bytes32
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 

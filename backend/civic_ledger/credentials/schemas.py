@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature
 from civic_ledger.credentials.document import MAX_TIMESTAMP
 from civic_ledger.platform.trust import DeploymentRef
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 

@@ -2,7 +2,7 @@
 
 What other areas import:
 
-- ``identity.auth``: ``CurrentCitizen`` / ``CurrentAgency`` (FastAPI ``Annotated`` dependencies
+- ``identity.deps``: ``CurrentCitizen`` / ``CurrentAgency`` (FastAPI ``Annotated`` dependencies
   that read ``Authorization: Bearer <token>`` and re-check the chain on every request),
   ``require_role(contract, role)`` for a specific agency role, ``CityAdmin``;
 - ``identity.service``: ``eligibility(platform, address)`` (citizen id, active, district, birth

@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address
 from civic_ledger.identity import auth, service
-from civic_ledger.identity.auth import AuthDep, CityAdmin, CurrentSession
+from civic_ledger.identity.deps import AuthDep, CityAdmin, CurrentSession
 from civic_ledger.identity.schemas import (
     CitizenChangeOut,
     CitizenCreate,
@@ -44,6 +43,7 @@ from civic_ledger.identity.schemas import (
     TypedDataOut,
 )
 from civic_ledger.platform import actions
+from civic_ledger.types import Address
 
 router = APIRouter(prefix="/identity", tags=["identity"])
 auth_router = APIRouter(prefix="/auth", tags=["auth"])

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt
 
-from civic_ledger.api.types import Address, Bytes32, Signature
 from civic_ledger.identity import districts as codes
+from civic_ledger.types import Address, Bytes32, Signature
 
 
 def _district(value: int | str) -> int:

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import HTMLResponse
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address
 from civic_ledger.labor import evidence, service
 from civic_ledger.labor.schemas import (
     ComplianceOut,
@@ -44,6 +43,7 @@ from civic_ledger.labor.schemas import (
     WeekTypedDataCreate,
 )
 from civic_ledger.platform import actions
+from civic_ledger.types import Address
 
 router = APIRouter(prefix="/labor", tags=["labor"])
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
 from civic_ledger.platform.trust import DeploymentRef
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
 Date = date  # a field named `date` shadows the type inside DailyEntry
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address
-from civic_ledger.identity.auth import AgencyPrincipal, CityAdmin, require_role
+from civic_ledger.identity.auth import AgencyPrincipal
+from civic_ledger.identity.deps import CityAdmin, require_role
 from civic_ledger.mileage import service
 from civic_ledger.mileage.schemas import (
     AdvanceTime,
@@ -46,6 +46,7 @@ from civic_ledger.mileage.schemas import (
     ValidityUpdate,
 )
 from civic_ledger.platform import actions
+from civic_ledger.types import Address
 
 router = APIRouter(prefix="/mileage", tags=["mileage"])
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
 U32 = 2**32 - 1
 U40 = 2**40 - 1

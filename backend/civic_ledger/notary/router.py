@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Bytes32
-from civic_ledger.identity.auth import AgencyPrincipal, require_role
+from civic_ledger.identity.auth import AgencyPrincipal
+from civic_ledger.identity.deps import require_role
 from civic_ledger.notary import service
 from civic_ledger.notary.schemas import AnchorCreate, AnchorOut
+from civic_ledger.types import Bytes32
 
 router = APIRouter(prefix="/notary", tags=["notary"])
 

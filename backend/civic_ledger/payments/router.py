@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import UINT256_MAX, Address
-from civic_ledger.identity.auth import AgencyPrincipal, require_role
+from civic_ledger.identity.auth import AgencyPrincipal
+from civic_ledger.identity.deps import require_role
 from civic_ledger.payments import service
 from civic_ledger.payments.schemas import (
     AddParticipantsCreate,
@@ -48,6 +48,7 @@ from civic_ledger.payments.schemas import (
     WithdrawTypedData,
 )
 from civic_ledger.platform import actions
+from civic_ledger.types import UINT256_MAX, Address
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature
 
 PurposeName = Literal["labour", "subcontract", "material", "equipment", "prime"]
 ParticipantRole = Literal["subcontractor", "supplier", "worker"]

@@ -89,7 +89,9 @@ class Views:
             revert = revert_data_of(_Carrier(error))
             if revert:
                 raise self.decoder.decode(revert, self.address)
-            raise TransactionFailed(f"{name} failed: {error.get('message', error) if isinstance(error, dict) else error}")
+            raise TransactionFailed(
+                f"{name} failed: {error.get('message', error) if isinstance(error, dict) else error}"
+            )
         result = response["result"]
         raw = bytes(result) if not isinstance(result, str) else bytes.fromhex(result[2:])
         values = abi_decode(fn.outputs, raw)

@@ -5,10 +5,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from civic_ledger.api.deps import PlatformDep
-from civic_ledger.api.types import Address
-from civic_ledger.identity.auth import CurrentAgency
+from civic_ledger.identity.deps import CurrentAgency
 from civic_ledger.roles import service
 from civic_ledger.roles.schemas import RoleGrant, RoleMembershipOut, RoleOut
+from civic_ledger.types import Address
 
 router = APIRouter(prefix="/roles", tags=["roles"])
 

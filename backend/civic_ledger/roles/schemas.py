@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from civic_ledger.api.types import Address
+from civic_ledger.types import Address
 
 
 class RoleOut(BaseModel):

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from civic_ledger.api.types import UINT256_MAX, Address, Bytes32, Signature, Text
 from civic_ledger.platform.trust import DeploymentRef
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
 
 U32 = 2**32 - 1
 U48 = 2**48 - 1

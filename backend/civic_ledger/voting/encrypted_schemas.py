@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from civic_ledger.api.types import Address, Bytes32, Signature
+from civic_ledger.types import Address, Bytes32, Signature
 
 Uint = Field(ge=0, lt=2**256)
 StepName = Literal["commit", "deal", "decrypt"]

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from civic_ledger.api.deps import PlatformDep, get_platform
-from civic_ledger.api.types import Bytes32
 from civic_ledger.platform import actions
+from civic_ledger.types import Bytes32
 from civic_ledger.voting import encrypted, service
 from civic_ledger.voting.encrypted_schemas import (
     ActionOut,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.api.types import UINT64_MAX, Address, Bytes32, Signature, Text, Uint256
+from civic_ledger.types import UINT64_MAX, Address, Bytes32, Signature, Text, Uint256
 
 BallotTypeName = Literal["single", "approval", "ranked"]
 SecrecyName = Literal["public", "sealed", "encrypted"]

@@ -127,7 +127,11 @@ def _open(platform: Platform) -> VotingState:
         deploy_block=int(platform.deployment.entries["MVoting"].get("block", 0)),
         domain_separator=domain_separator,
         views=Views(
-            platform.chain.w3.provider, contract.address, contract.abi, platform.relayer.decoder, platform.operator.address
+            platform.chain.w3.provider,
+            contract.address,
+            contract.abi,
+            platform.relayer.decoder,
+            platform.operator.address,
         ),
     )
 
