@@ -15,6 +15,7 @@ from eth_utils import to_checksum_address
 from web3.contract import Contract
 
 from civic_ledger.errors import Forbidden
+from civic_ledger.platform.access import role_names
 from civic_ledger.platform.runtime import Platform
 
 
@@ -49,14 +50,7 @@ def _role_ids(platform: Platform, contract: Contract) -> list[tuple[str, bytes]]
     key = (platform.chain.chain_id, str(contract.address))
     if key not in _ROLE_IDS:
         abi = cast(list[dict[str, Any]], contract.abi)
-        names = sorted(
-            item["name"]
-            for item in abi
-            if item.get("type") == "function"
-            and item["name"].endswith("_ROLE")
-            and not item.get("inputs")
-            and [o.get("type") for o in item.get("outputs", [])] == ["bytes32"]
-        )
+        names = role_names(abi)
         has_role = any(item.get("name") == "hasRole" for item in abi)
         _ROLE_IDS[key] = (
             [(r, bytes(read(platform, getattr(contract.functions, r)()))) for r in names] if has_role else []

@@ -10,27 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from civic_ledger.errors import Conflict, Forbidden, NotFound
+from civic_ledger.platform.access import role_names
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.schemas import RoleMembershipOut, RoleOut
 
 ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
 
 
-def _role_names(abi: Any) -> list[str]:
-    return sorted(
-        item["name"]
-        for item in abi
-        if item.get("type") == "function"
-        and item["name"].endswith("_ROLE")
-        and not item.get("inputs")
-        and [o.get("type") for o in item.get("outputs", [])] == ["bytes32"]
-    )
-
-
 def list_roles(platform: Platform) -> list[RoleOut]:
     out: list[RoleOut] = []
     for name, contract in platform.deployment.contracts.items():
-        for role in _role_names(contract.abi):
+        for role in role_names(contract.abi):
             role_id = bytes(getattr(contract.functions, role)().call())
             out.append(RoleOut(contract=name, role=role, role_id="0x" + role_id.hex()))
     return out
@@ -41,7 +31,7 @@ def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, by
     if contract is None:
         known = ", ".join(sorted(platform.deployment.contracts))
         raise NotFound(f"no deployed contract named {contract_name!r} (deployed: {known})", code="unknown_contract")
-    names = _role_names(contract.abi)
+    names = role_names(contract.abi)
     if role not in names:
         raise NotFound(f"{contract_name} has no role {role!r} (roles: {', '.join(names)})", code="unknown_role")
     return contract, bytes(getattr(contract.functions, role)().call())

@@ -39,6 +39,7 @@ from civic_ledger.voting.state import (
     ZERO32,
     BallotRejected,
     ReceiptEntry,
+    VotingState,
     _bytes32,
     _domain,
     chain_now,
@@ -224,22 +225,7 @@ def cast_ballot(platform: Platform, poll_id: int, body: BallotCreate) -> BallotR
         raise _rejection(
             platform, outcome.reason, poll_id, body.voter, outcome.ballot_hash, key=_key, version=body.version
         )
-    entry = ReceiptEntry(
-        poll_id,
-        body.voter,
-        outcome.citizen_id,
-        digest,
-        body.version,
-        body.choice,
-        _bytes32(body.commitment),
-        outcome.tx_hash,
-        outcome.block_number,
-        outcome.log_index,
-        outcome.batch_size,
-    )
-    with st.lock:
-        st.receipts[digest] = entry.batch_size
-    return BallotReceiptOut(**{**_receipt_base(entry).model_dump(), "server_receipt": signed})
+    return _accepted(st, poll_id, body, digest, outcome, signed)
 
 
 async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate) -> BallotReceiptOut:
@@ -277,6 +263,13 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
                 platform, outcome.reason, poll_id, body.voter, outcome.ballot_hash, key=key, version=body.version
             )
         )
+    return _accepted(st, poll_id, body, digest, outcome, signed)
+
+
+def _accepted(
+    st: VotingState, poll_id: int, body: BallotCreate, digest: bytes, outcome: Outcome, signed: dict[str, Any]
+) -> BallotReceiptOut:
+    """The receipt of an accepted ballot (its batch size remembered for later lookups)."""
     entry = ReceiptEntry(
         poll_id,
         body.voter,
@@ -284,7 +277,7 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
         digest,
         body.version,
         body.choice,
-        commitment,
+        _bytes32(body.commitment),
         outcome.tx_hash,
         outcome.block_number,
         outcome.log_index,

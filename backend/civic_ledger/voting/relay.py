@@ -66,6 +66,19 @@ def cast_batch_call(address: str, ballots: list[tuple[Any, ...]]) -> RawCall:
     return RawCall(address, "0x" + (CAST_BATCH_SELECTOR + abi_encode([BALLOT_TUPLE + "[]"], [ballots])).hex())
 
 
+def _wait_for_work(worker: Any) -> bool:
+    """Called holding ``worker._cond``: wait until something is queued. False when the worker is
+    closed, or idle for ``idle_exit_s`` (its thread then exits; the next submit starts another)."""
+    idle_until = time.monotonic() + worker.idle_exit_s
+    while not worker._queue and not worker._closed:
+        left = idle_until - time.monotonic()
+        if left <= 0:
+            worker._thread = None
+            return False
+        worker._cond.wait(left)
+    return not worker._closed
+
+
 class CallBatcher:
     """Runs many ``eth_call`` requests as one JSON-RPC batch (one HTTP round trip) when the
     provider supports it; on the embedded chain, back to back under one worker. Same life cycle
@@ -108,14 +121,7 @@ class CallBatcher:
 
     def _take(self) -> list[tuple[dict[str, str], Future[bytes]]] | None:
         with self._cond:
-            idle_until = time.monotonic() + self.idle_exit_s
-            while not self._queue and not self._closed:
-                left = idle_until - time.monotonic()
-                if left <= 0:
-                    self._thread = None
-                    return None
-                self._cond.wait(left)
-            if self._closed:
+            if not _wait_for_work(self):
                 return None
             n = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(n)]
@@ -336,14 +342,7 @@ class BallotRelay:
     def _take(self) -> list[_Item] | None:
         """Wait for work; return the next batch, or None to exit (closed or idle)."""
         with self._cond:
-            idle_until = time.monotonic() + self.idle_exit_s
-            while not self._queue and not self._closed:
-                left = idle_until - time.monotonic()
-                if left <= 0:
-                    self._thread = None  # a later submit starts a new worker
-                    return None
-                self._cond.wait(left)
-            if self._closed:
+            if not _wait_for_work(self):
                 return None
             now = time.monotonic()
             window = self.clock.window(now, self._closed_for)
