@@ -22,7 +22,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eth_account import Account
 from eth_utils import to_checksum_address
 from web3 import Web3
 
@@ -249,7 +248,7 @@ def verify_document(trusted: TrustedDeployment, doc: dict[str, Any], *, at: int 
     key: str | None = None
     try:
         key = D.proof_key_of(doc)
-        recovered = str(Account._recover_hash(bytes.fromhex(h[2:]), signature=str(proof.get("proofValue", ""))))
+        recovered = eip712.recover_digest(bytes.fromhex(h[2:]), str(proof.get("proofValue", "")))
         if recovered == key:
             c.set("signature", True, f"EIP-712 signature by {key}")
         else:

@@ -13,6 +13,8 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys import keys
+from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
 
 from civic_ledger.errors import Forbidden, InvalidInput
@@ -26,6 +28,24 @@ EIP712_DOMAIN_TYPE = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+
+
+def recover_digest(digest: bytes, signature: bytes | str) -> str:
+    """The checksummed address whose key signed the 32-byte ``digest`` (a 65-byte ``r‖s‖v``
+    signature, ``v`` 27/28 or 0/1, as bytes or 0x-hex); ``ValueError`` when it is malformed."""
+    sig = (
+        bytes.fromhex(signature[2:] if signature.startswith("0x") else signature)
+        if isinstance(signature, str)
+        else bytes(signature)
+    )
+    if len(sig) != 65:
+        raise ValueError(f"a signature is 65 bytes (r, s, v), got {len(sig)}")
+    v = sig[64] - 27 if sig[64] >= 27 else sig[64]
+    try:
+        public = keys.Signature(sig[:64] + bytes([v])).recover_public_key_from_msg_hash(digest)
+    except (BadSignature, ValidationError) as exc:
+        raise ValueError(f"the signature does not recover: {exc}") from None
+    return str(public.to_checksum_address())
 
 
 def domain(name: str, chain_id: int, verifying_contract: str) -> dict[str, Any]:

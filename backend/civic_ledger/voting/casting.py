@@ -8,7 +8,6 @@ from typing import Any
 
 from anyio import to_thread
 from eth_abi import encode as abi_encode
-from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from civic_ledger.errors import (
@@ -193,7 +192,7 @@ def precheck_ballot(platform: Platform, poll_id: int, body: BallotCreate) -> tup
         platform, poll_id, body.voter, body.choice, _bytes32(body.commitment), body.version, body.deadline
     )
     try:
-        signer = Account._recover_hash(digest, signature=bytes.fromhex(body.signature[2:]))
+        signer = eip712.recover_digest(digest, body.signature)
     except Exception:  # noqa: BLE001 - malformed r/s/v
         signer = None
     if signer != body.voter:
@@ -237,7 +236,7 @@ async def cast_ballot_async(platform: Platform, poll_id: int, body: BallotCreate
     commitment = _bytes32(body.commitment)
     digest = ballot_digest(platform, poll_id, body.voter, body.choice, commitment, body.version, body.deadline)
     try:
-        signer = Account._recover_hash(digest, signature=bytes.fromhex(body.signature[2:]))
+        signer = eip712.recover_digest(digest, body.signature)
     except Exception:  # noqa: BLE001 - malformed r/s/v
         signer = None
     if signer != body.voter:

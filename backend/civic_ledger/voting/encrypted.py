@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
@@ -321,7 +320,7 @@ def cast_encrypted(
     commitment = elgamal.ballot_commitment(ciphertexts, proofs)
     digest = ballot_digest(platform, poll_id, voter, 0, commitment, version, deadline)
     try:
-        signer = Account._recover_hash(digest, signature=signature)
+        signer = eip712.recover_digest(digest, signature)
     except Exception:  # noqa: BLE001 - malformed r/s/v
         signer = None
     if signer != voter:
