@@ -68,9 +68,9 @@ def test_ballots_arriving_during_a_block_ride_in_one_batch(interval_anvil: objec
         census = census_poll(platform, people, question="One block?")
         relay = service.state(platform).relay
         assert relay.clock.timed
+        group = [ballot(platform, census, v, 1) for v in people[1:]]  # signed before the clock starts
         # The first ballot goes at once (the phase is not known yet); its receipt shows the seal.
         assert relay.cast(ballot(platform, census, people[0], 0)).accepted
-        group = [ballot(platform, census, v, 1) for v in people[1:]]
         txs = _two_groups(relay, group[:8], group[8:])
         assert len(txs) == 1, f"16 ballots of one block went in {len(txs)} transactions"
 
@@ -78,7 +78,7 @@ def test_ballots_arriving_during_a_block_ride_in_one_batch(interval_anvil: objec
         eager = BallotRelay(platform.relayer, service.state(platform).contract)
         try:
             again = [ballot(platform, census, v, 2, version=2) for v in people[1:]]
-            assert len(_two_groups(eager, again[:8], again[8:])) == 2
+            assert len(_two_groups(eager, again[:8], again[8:])) >= 2
         finally:
             eager.close()
 
@@ -90,8 +90,9 @@ def test_more_ballots_than_a_batch_still_make_one_block(interval_anvil: object, 
         census = census_poll(platform, people, question="Many?")
         relay = BallotRelay(platform.relayer, service.state(platform).contract, max_batch=10, clock=BlockClock(1.0))
         try:
+            ballots = [ballot(platform, census, v, 1) for v in people[1:]]  # signed before the clock starts
             assert relay.cast(ballot(platform, census, people[0], 0)).accepted  # learns the phase
-            outcomes = [f.result(60) for f in [relay.submit(ballot(platform, census, v, 1)) for v in people[1:]]]
+            outcomes = [f.result(60) for f in [relay.submit(b) for b in ballots]]
         finally:
             relay.close()
         assert all(o.accepted for o in outcomes)
