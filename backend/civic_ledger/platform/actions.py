@@ -74,6 +74,8 @@ class Action:
     call: Callable[[dict[str, Any]], list[Any]] | None = None
     #: who signs, for error messages ("" → "signer of <primary>")
     label: str = ""
+    #: the error code of a refused signature (a contract may have its own name for it)
+    signature_error: str = "invalid_signature"
     #: struct types the primary type refers to (``Participant``, ``Line``...)
     structs: dict[str, Fields] = field(default_factory=dict)
     #: the contract keeps a per-signer nonce (``nonces(signer)``) that the message carries
@@ -214,7 +216,8 @@ class Signed:
         expected = [(signer or self.message[self.action.signer], role or self.action.who)]
         expected += [(self.message[c.signer], c.label) for c in cosigners]
         for i, (sig, (address, who)) in enumerate(zip([self.signature, *self.cosignatures], expected, strict=True)):
-            typed.require_signer(sig, address, who, field=names[i] if i < len(names) else "signature")
+            field_name = names[i] if i < len(names) else "signature"
+            typed.require_signer(sig, address, who, field=field_name, code=self.action.signature_error)
         if check is not None:
             check(typed)
         self.typed = typed

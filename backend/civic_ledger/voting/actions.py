@@ -5,7 +5,7 @@ A poll is created from a ``CreatePoll`` message signed by its creator (a holder 
 :data:`civic_ledger.voting.ballots.CREATE_POLL_EIP712_TYPES`, identical to the contract's
 ``CREATE_POLL_TYPEHASH`` string (checked by ``tests/test_area_actions.py``). The platform's one
 pipeline (:mod:`civic_ledger.platform.actions`) builds, checks and relays it; a refusal carries the
-contract's own error code, ``MVotingInvalidSignature`` (:func:`verify`).
+contract's own error code, ``MVotingInvalidSignature``.
 
 Ballots stay on their own batched path (:mod:`.casting`, :mod:`.relay`): a deliberate fast path
 that checks and relays many voters' ballots in one ``castBatch``.
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from civic_ledger.errors import Forbidden
-from civic_ledger.platform.actions import Action, Signed, table
-from civic_ledger.platform.runtime import Platform
+from civic_ledger.platform.actions import Action, table
 from civic_ledger.voting import ballots as enc
 
-__all__ = ["ACTIONS", "INVALID_SIGNATURE", "POLL_PARAMS", "poll_params", "verify"]
+__all__ = ["ACTIONS", "INVALID_SIGNATURE", "POLL_PARAMS", "poll_params"]
 
 #: the ``PollParams`` struct of ``createPoll``: the signed fields before creator, nonce and deadline
 POLL_PARAMS = tuple(f["name"] for f in enc.CREATE_POLL_EIP712_TYPES["CreatePoll"][:-3])
@@ -44,16 +42,6 @@ ACTIONS: dict[str, Action] = table(
         "CREATE_POLL_TYPEHASH",
         call=lambda m: [poll_params(m), m["creator"], m["nonce"], m["deadline"]],
         label="poll creator",
+        signature_error=INVALID_SIGNATURE,
     ),
 )
-
-
-def verify(platform: Platform, key: str, message: dict[str, Any], signature: str) -> Signed:
-    """``Signed(...).verify()`` with the refusal's code ``MVotingInvalidSignature`` (same status, message
-    and details as every signed action's 403)."""
-    try:
-        return Signed(platform, ACTIONS[key], message, signature).verify()
-    except Forbidden as exc:
-        if exc.code != "invalid_signature":
-            raise
-        raise Forbidden(exc.message, code=INVALID_SIGNATURE, details=exc.details) from None

@@ -22,7 +22,7 @@ from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import projections
-from civic_ledger.voting.actions import ACTIONS, poll_params, verify
+from civic_ledger.voting.actions import ACTIONS, poll_params
 from civic_ledger.voting.recount import LogRef, struct_dict
 from civic_ledger.voting.schemas import (
     OptionOut,
@@ -148,7 +148,7 @@ def poll_typed_data(platform: Platform, draft: PollDraft) -> TypedDataOut:
 def create_poll(platform: Platform, body: PollCreate) -> PollOut:
     """Check the creator's signature and role, then relay ``createPoll``."""
     st = state(platform)
-    signed = verify(platform, "create_poll", _poll_message(body), body.signature)
+    signed = actions.Signed(platform, ACTIONS["create_poll"], _poll_message(body), body.signature).verify()
     role = st.contract.functions.POLL_ADMIN_ROLE().call()
     if not st.contract.functions.hasRole(role, body.creator).call():
         raise Forbidden(
