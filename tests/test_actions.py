@@ -34,6 +34,7 @@ from civic_ledger.vehicles.actions import ACTIONS as VEHICLES
 from tests.conftest import LiveServer, started_platform
 from tests.helpers import grant_role, make_registrar, ok, register_citizen, sign_in, sign_typed, suspend_citizen
 from tests.test_payments import City, evidence
+from tests.test_vehicles import path_of
 
 AREAS: dict[str, dict[str, Action]] = {
     "payments": PAYMENTS,
@@ -220,25 +221,13 @@ def _vehicles(s: Stack, key: str) -> Case:
         "accept": (r["dealer"], {"offer_id": 1, "price": 1, "inspection_id": 1}),
     }
     signer, body = fields[key]
-    path = "/vehicles" if key == "register" else f"/vehicles/{VIN}/{SEGMENTS[key]}"
+    path = path_of(key, VIN)
 
     def signed(typed: dict[str, Any]) -> dict[str, Any]:
         offer = {"offer_id": typed["typed_data"]["message"]["offerId"]} if key == "offer" else {}
         return {"nonce": typed["nonce"] or 0, "deadline": typed["deadline"], **offer}
 
     return Case(path, {**body, "signer": signer.address}, [Signer(VEHICLES[key].label)], signed)
-
-
-SEGMENTS = {
-    "reading": "readings",
-    "inspection": "inspections",
-    "claim": "claims",
-    "encumbrance": "encumbrances",
-    "maintenance": "maintenance",
-    "purchase": "purchases",
-    "offer": "offers",
-    "accept": "acceptances",
-}
 
 
 def _mileage(s: Stack, key: str) -> Case:
