@@ -6,11 +6,14 @@ the deployed constant's value), and a signature by anyone but the named signer i
 the real HTTP API with the 403 of ``eip712.TypedMessage.require_signer`` (its code, message and
 details exactly as before the areas moved onto the table) — before any transaction is sent. The
 ``Credential`` signatures of a draft (the document's proof, no contract call) are refused the same way.
+
+The trustee actions of an encrypted poll (``EncryptedTally``'s ``NameTrustees`` and ``TrusteeAction``)
+answer a forged signature with the contract's own error, exactly as when only the contract checked it
+(status, code, message and details recorded through the API before they moved onto the table).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,24 +27,16 @@ from eth_utils import keccak
 
 from civic_ledger.credentials.actions import ACTIONS as CREDENTIALS
 from civic_ledger.platform.actions import Action
-from civic_ledger.platform.compiler import PROJECT_ROOT
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import service as voting
 from civic_ledger.voting.actions import ACTIONS as VOTING
 from tests.conftest import LiveServer, started_platform
-from tests.helpers import grant_role, make_registrar, ok, register_citizen, sign_in, sign_typed
+from tests.helpers import grant_role, make_registrar, ok, register_citizen, sign_in, sign_typed, travel
+from tests.test_actions import preimage
 
 AREAS: dict[str, dict[str, Action]] = {"credentials": CREDENTIALS, "voting": VOTING}
 CASES = [(area, key) for area, table in AREAS.items() for key in table]
 IDS = [f"{area}.{key}" for area, key in CASES]
-
-
-def preimage(action: Action) -> str:
-    """The string the contract's source hashes into the action's typehash constant."""
-    source = PROJECT_ROOT / "contracts" / f"{action.contract}.sol"
-    m = re.search(rf"\b{action.typehash_constant}\s*=\s*keccak256\(((?:\s*\"[^\"]*\")+)\s*\)", source.read_text())
-    assert m, f"{action.typehash_constant} not found in {source}"
-    return "".join(re.findall(r'"([^"]*)"', m.group(1)))  # adjacent literals concatenate
 
 
 # -- the stack: one embedded chain and server, an issuer with a key, a poll admin ------------------
@@ -169,7 +164,7 @@ BUILDERS: dict[str, tuple[Callable[[Stack, LocalAccount, str], Case], str]] = {
 
 
 def test_every_action_has_a_forgery_case() -> None:
-    assert set(IDS) <= set(BUILDERS)
+    assert set(IDS) <= set(BUILDERS) | set(TRUSTEE_FORGERIES)
 
 
 @pytest.mark.parametrize("case_id", list(BUILDERS))
@@ -193,3 +188,139 @@ def test_forged_signature_is_refused_before_any_transaction(stack: Stack, case_i
         },
     }
     assert stack.platform.chain.w3.eth.block_number == head  # refused off chain: no gas spent
+
+
+# -- the trustee actions of an encrypted poll: the contract's own answer ----------------------------
+
+
+@dataclass
+class Election:
+    """Two encrypted polls with their trustees named: ``dkg`` before it opens (commit, deal),
+    ``closing`` closing soon (decrypt, after a travel past its close)."""
+
+    dkg: int
+    closing: int
+    closes_at: int
+    trustees: list[LocalAccount]
+
+
+def _encrypted_poll(s: Stack, opens_in: int, duration: int) -> tuple[int, int]:
+    opens_at = voting.chain_now(s.platform) + opens_in
+    draft = {
+        "question": "Which trustees?",
+        "options": ["yes", "no"],
+        "secrecy": "encrypted",
+        "opens_at": opens_at,
+        "closes_at": opens_at + duration,
+        "creator": s.admin.address,
+    }
+    td = ok(s.api.post("/voting/polls/typed-data", json=draft))
+    poll = ok(
+        s.api.post("/voting/polls", json={**td["fields"], "signature": sign_typed(s.admin, td["typed_data"])}), 201
+    )
+    return int(poll["poll_id"]), opens_at + duration
+
+
+def _name(s: Stack, poll_id: int, trustees: list[str], signer: LocalAccount) -> tuple[str, dict[str, Any]]:
+    """The relay route and body of NameTrustees signed by ``signer``."""
+    td = ok(s.api.post(f"/voting/polls/{poll_id}/trustees/typed-data", json={"trustees": trustees, "threshold": 2}))
+    f = td["fields"]
+    body = {"trustees": f["trustees"], "threshold": f["threshold"], "deadline": f["deadline"]}
+    return f"/voting/polls/{poll_id}/trustees", {**body, "signature": sign_typed(signer, td["typed_data"])}
+
+
+@pytest.fixture(scope="module")
+def election(stack: Stack) -> Election:
+    trustees = [Account.create() for _ in range(2)]
+    addresses = [t.address for t in trustees]
+    dkg, _ = _encrypted_poll(stack, 7200, 600)
+    closing, closes_at = _encrypted_poll(stack, 60, 60)
+    for poll_id in (dkg, closing):
+        path, body = _name(stack, poll_id, addresses, stack.admin)
+        ok(stack.api.post(path, json=body), 201)
+    return Election(dkg, closing, closes_at, trustees)
+
+
+PAYLOADS: dict[str, dict[str, list[int]]] = {
+    "commit": {"commitments": [1, 2, 3, 4], "encryption_key": [5, 6]},
+    "deal": {"ephemeral": [7, 8], "encrypted_shares": [9, 10]},
+    "decrypt": {"shares": [11, 12], "proofs": [13, 14]},
+}
+
+
+def _step(s: Stack, e: Election, step: str, signer: LocalAccount) -> tuple[str, dict[str, Any]]:
+    """The relay route and body of the first trustee's step signed by ``signer`` (decrypt: after close)."""
+    if step == "decrypt" and voting.chain_now(s.platform) <= e.closes_at:
+        travel(s.platform, e.closes_at - voting.chain_now(s.platform) + 1)
+    poll_id = e.closing if step == "decrypt" else e.dkg
+    trustee = e.trustees[0].address
+    path = f"/voting/polls/{poll_id}/trustees/{step}"
+    td = ok(s.api.post(f"{path}/typed-data", json={"trustee": trustee, **PAYLOADS[step]}))
+    body = {"trustee": trustee, "deadline": td["fields"]["deadline"], **PAYLOADS[step]}
+    return path, {**body, "signature": sign_typed(signer, td["typed_data"])}
+
+
+def _contract_error(name: str, args: dict[str, Any], notice: str) -> dict[str, Any]:
+    rendered = ", ".join(f"{k}={v}" for k, v in args.items())
+    return {
+        "error": name,
+        "message": f"{name}({rendered}) (EncryptedTally): {notice}",
+        "details": {"name": name, "args": args},
+    }
+
+
+NOT_CREATOR = "`signer` is not the poll's creator."
+BAD_SIGNATURE = "The signature is not `signer`'s signature of the message."
+EXPIRED = "The signed message's deadline has passed."
+NOT_TRUSTEE = "`trustee` is not a trustee of the poll."
+Forgery = tuple[str, dict[str, Any], dict[str, Any]]  # route, body, the contract's answer
+
+
+def _forged_name(s: Stack, e: Election, forger: LocalAccount) -> Forgery:
+    path, body = _name(s, e.dkg, [t.address for t in e.trustees], forger)
+    args = {"pollId": e.dkg, "signer": s.admin.address}
+    return path, body, _contract_error("EncryptedTallyNotPollCreator", args, NOT_CREATOR)
+
+
+def _forged_step(step: str) -> Callable[[Stack, Election, LocalAccount], Forgery]:
+    def build(s: Stack, e: Election, forger: LocalAccount) -> Forgery:
+        path, body = _step(s, e, step, forger)
+        args = {"signer": e.trustees[0].address}
+        return path, body, _contract_error("EncryptedTallyInvalidSignature", args, BAD_SIGNATURE)
+
+    return build
+
+
+TRUSTEE_FORGERIES: dict[str, Callable[[Stack, Election, LocalAccount], Forgery]] = {
+    "voting.name_trustees": _forged_name,
+    "voting.trustee_commit": _forged_step("commit"),
+    "voting.trustee_deal": _forged_step("deal"),
+    "voting.trustee_decrypt": _forged_step("decrypt"),
+}
+
+
+@pytest.mark.parametrize("case_id", list(TRUSTEE_FORGERIES))
+def test_forged_trustee_signature_gets_the_contracts_own_error_before_any_transaction(
+    stack: Stack, election: Election, case_id: str
+) -> None:
+    path, body, expected = TRUSTEE_FORGERIES[case_id](stack, election, Account.create())
+    head = stack.platform.chain.w3.eth.block_number
+    r = stack.api.post(path, json=body)
+    assert r.status_code == 403, r.text
+    assert r.json() == expected
+    assert stack.platform.chain.w3.eth.block_number == head  # refused off chain: no gas spent
+
+
+def test_forged_trustee_signature_answers_the_contracts_first_failing_check(stack: Stack, election: Election) -> None:
+    """The contract checks the deadline, the window and the trustee before the signature: so does the API."""
+    forger = Account.create()
+    path, body = _name(stack, election.dkg, [t.address for t in election.trustees], forger)
+    r = stack.api.post(path, json={**body, "deadline": 1})
+    assert (r.status_code, r.json()) == (
+        422,
+        _contract_error("EncryptedTallySignatureExpired", {"deadline": 1}, EXPIRED),
+    )
+    path, body = _step(stack, election, "commit", election.trustees[0])
+    r = stack.api.post(path, json={**body, "trustee": forger.address})  # a trustee's signature, an outsider named
+    args = {"pollId": election.dkg, "trustee": forger.address}
+    assert (r.status_code, r.json()) == (403, _contract_error("EncryptedTallyNotTrustee", args, NOT_TRUSTEE))

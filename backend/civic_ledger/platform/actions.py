@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from civic_ledger.errors import ContractError, InvalidInput
+from civic_ledger.errors import CivicLedgerError, ContractError, Forbidden, InvalidInput
 from civic_ledger.platform import eip712
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
@@ -200,12 +200,15 @@ class Signed:
         role: str | None = None,
         check: Callable[[eip712.TypedMessage], None] | None = None,
         names: Sequence[str] = (),
+        refuse: Callable[[CivicLedgerError], Exception | None] | None = None,
     ) -> Signed:
         """The one off-chain check: the signature must recover to ``signer`` (default: the message's
         signer field), else a 403 naming ``role`` (default: the action's label); each co-signature
         to its co-signer (the message's field, the cosigner's label); then the area's
         ``check(typed)`` (pre-checks). ``names``: the request fields of the signature and of each
-        co-signature, as a refusal names them (default ``signature``). Nothing is sent."""
+        co-signature, as a refusal names them (default ``signature``). ``refuse(refusal)``: the area's
+        own answer to a refused or malformed signature (e.g. :meth:`contract_answer`, the contract's
+        decoded revert); ``None`` (or no ``refuse``) keeps the 403 / 422. Nothing is sent."""
         typed = typed_message(self.platform, self.action, self.message)
         cosigners = self.action.cosigners
         if len(self.cosignatures) != len(cosigners):
@@ -217,11 +220,27 @@ class Signed:
         expected += [(self.message[c.signer], c.label) for c in cosigners]
         for i, (sig, (address, who)) in enumerate(zip([self.signature, *self.cosignatures], expected, strict=True)):
             field_name = names[i] if i < len(names) else "signature"
-            typed.require_signer(sig, address, who, field=field_name, code=self.action.signature_error)
+            try:
+                typed.require_signer(sig, address, who, field=field_name, code=self.action.signature_error)
+            except (Forbidden, InvalidInput) as refusal:
+                answer = refuse(refusal) if refuse is not None else None
+                if answer is None:
+                    raise
+                raise answer from None
         if check is not None:
             check(typed)
         self.typed = typed
         return self
+
+    def contract_answer(self, _refusal: CivicLedgerError | None = None) -> ContractError | None:
+        """What the contract answers this call (an ``eth_call``, nothing sent): its decoded revert, or
+        ``None`` when it would pass. As ``refuse``: a refusal worded exactly as the contract's."""
+        contract = self.platform.deployment.contract(self.action.contract)
+        try:
+            self.platform.relayer.call(getattr(contract.functions, self.action.function)(*self.arguments()))
+        except ContractError as exc:
+            return exc
+        return None
 
     def arguments(self, also: Sequence[str] = ()) -> list[Any]:
         """The call's arguments: the message's, the signature (``bytes``, or ``v, r, s``), then the

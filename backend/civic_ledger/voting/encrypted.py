@@ -15,45 +15,27 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
-from civic_ledger.errors import Conflict, Forbidden, InvalidInput
-from civic_ledger.platform import eip712
+from civic_ledger.errors import CivicLedgerError, Conflict, Forbidden, InvalidInput
+from civic_ledger.platform import actions, eip712
+from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.voting import ballots as enc
 from civic_ledger.voting import elgamal
+from civic_ledger.voting.actions import ACTIONS, TALLY, TRUSTEE_STEPS, trustee_step
 from civic_ledger.voting.casting import _rejection, ballot_digest, ballot_typed_message, voter_key
 from civic_ledger.voting.polls import _poll_state, results
 from civic_ledger.voting.recount import VotingLogs
 from civic_ledger.voting.schemas import ResultsOut, TypedDataOut
 from civic_ledger.voting.state import BallotRejected, chain_now, state
 
-CONTRACT = "EncryptedTally"
-STEPS = {"commit": 1, "deal": 2, "decrypt": 3}
-ACTION_TYPES = {
-    "TrusteeAction": [
-        {"name": "pollId", "type": "uint256"},
-        {"name": "trustee", "type": "address"},
-        {"name": "step", "type": "uint8"},
-        {"name": "dataHash", "type": "bytes32"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-NAME_TRUSTEES_TYPES = {
-    "NameTrustees": [
-        {"name": "pollId", "type": "uint256"},
-        {"name": "trustees", "type": "address[]"},
-        {"name": "threshold", "type": "uint8"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
+CONTRACT = TALLY
+ZERO_ADDRESS = "0x" + "00" * 20
+STEPS = {step: number for step, (number, _words) in TRUSTEE_STEPS.items()}
 
 
 def tally_contract(platform: Platform) -> Contract:
     state(platform)  # wires MVoting to the tally on first use
     return platform.deployment.contract(CONTRACT)
-
-
-def _domain(platform: Platform) -> dict[str, Any]:
-    return eip712.domain(CONTRACT, platform.chain.chain_id, tally_contract(platform).address)
 
 
 def packed_hash(words: list[int]) -> bytes:
@@ -63,16 +45,12 @@ def packed_hash(words: list[int]) -> bytes:
 
 def step_words(step: str, payload: dict[str, list[int]]) -> list[int]:
     """The words a step's ``dataHash`` covers, in the contract's order."""
+    if step not in TRUSTEE_STEPS:
+        raise InvalidInput(f"unknown trustee step {step!r}: commit, deal or decrypt")
     try:
-        if step == "commit":
-            return [*payload["commitments"], *payload["encryption_key"]]
-        if step == "deal":
-            return [*payload["ephemeral"], *payload["encrypted_shares"]]
-        if step == "decrypt":
-            return [*payload["shares"], *payload["proofs"]]
+        return [w for name in TRUSTEE_STEPS[step][1] for w in payload[name]]
     except KeyError as exc:
         raise InvalidInput(f"the {step} step needs {exc.args[0]}") from None
-    raise InvalidInput(f"unknown trustee step {step!r}: commit, deal or decrypt")
 
 
 def _check_words(**named: list[int]) -> None:
@@ -102,19 +80,49 @@ def trustees_typed_data(
             f"need 1 <= threshold <= trustees <= 16 distinct trustees, got {len(trustees)} trustees, threshold {threshold}",
             code="EncryptedTallyInvalidTrustees",
         )
-    message = {"pollId": poll_id, "trustees": trustees, "threshold": threshold, "deadline": chain_now(platform) + ttl_s}
-    typed = eip712.TypedMessage(_domain(platform), "NameTrustees", NAME_TRUSTEES_TYPES, message)
+    message: dict[str, Any] = {"pollId": poll_id, "trustees": trustees, "threshold": threshold}
+    typed = actions.prepare(platform, ACTIONS["name_trustees"], message, ttl_s=ttl_s)
     return TypedDataOut(typed_data=typed.to_dict(), fields=dict(message), digest=enc.hex0x(typed.digest()))
 
 
+def _creator_of(platform: Platform, poll_id: int) -> str:
+    """The poll's creator, who signs NameTrustees (the zero address for a poll that can not be read:
+    the refusal is then the contract's own answer, e.g. ``MVotingUnknownPoll``)."""
+    try:
+        return str(_poll_state(platform, poll_id)["creator"])
+    except CivicLedgerError:
+        return ZERO_ADDRESS
+
+
+def _relay(signed: actions.Signed, signer: str | None = None) -> Receipt:
+    """The pipeline: the off-chain check, answered as the contract answers (its first failing check:
+    deadline, window, trustee, signature), then the call simulated and sent."""
+    tally_contract(signed.platform)  # wires MVoting to the tally on first use
+    return signed.verify(signer=signer, refuse=signed.contract_answer).send()
+
+
 def name_trustees(
-    platform: Platform, poll_id: int, trustees: list[str], threshold: int, deadline: int, signature: bytes
+    platform: Platform, poll_id: int, trustees: list[str], threshold: int, deadline: int, signature: bytes | str
 ) -> dict[str, Any]:
-    fn = tally_contract(platform).functions.nameTrustees(
-        poll_id, [to_checksum_address(t) for t in trustees], threshold, deadline, signature
-    )
-    tx = platform.relayer.transact(fn, simulate=True)
+    """Relay the poll creator's NameTrustees; a refusal is the contract's error (``EncryptedTally*``)."""
+    message = {
+        "pollId": poll_id,
+        "trustees": [to_checksum_address(t) for t in trustees],
+        "threshold": threshold,
+        "deadline": deadline,
+    }
+    signed = actions.Signed(platform, ACTIONS["name_trustees"], message, _hex(signature))
+    tx = _relay(signed, signer=_creator_of(platform, poll_id))
     return {"poll_id": poll_id, "tx_hash": tx.tx_hash, "block_number": tx.block_number, "gas_used": tx.gas_used}
+
+
+def _step_message(poll_id: int, trustee: str, step: str, payload: dict[str, list[int]]) -> dict[str, Any]:
+    return {
+        "pollId": poll_id,
+        "trustee": to_checksum_address(trustee),
+        "step": STEPS[step],
+        "dataHash": packed_hash(step_words(step, payload)),
+    }
 
 
 def action_typed_data(
@@ -122,15 +130,8 @@ def action_typed_data(
 ) -> TypedDataOut:
     """TrusteeAction typed data over the step's data hash, for the trustee to sign."""
     _encrypted_poll(platform, poll_id)
-    step_words(step, payload)
-    message = {
-        "pollId": poll_id,
-        "trustee": to_checksum_address(trustee),
-        "step": STEPS[step],
-        "dataHash": packed_hash(step_words(step, payload)),
-        "deadline": chain_now(platform) + ttl_s,
-    }
-    typed = eip712.TypedMessage(_domain(platform), "TrusteeAction", ACTION_TYPES, message)
+    message = _step_message(poll_id, trustee, step, payload)
+    typed = actions.prepare(platform, trustee_step(step), message, ttl_s=ttl_s)
     fields = {**message, "step": step, "dataHash": enc.hex0x(message["dataHash"]), **payload}
     return TypedDataOut(typed_data=typed.to_dict(), fields=fields, digest=enc.hex0x(typed.digest()))
 
@@ -142,19 +143,11 @@ def submit_action(
     step: str,
     payload: dict[str, list[int]],
     deadline: int,
-    signature: bytes,
+    signature: bytes | str,
 ) -> dict[str, Any]:
     """Relay a signed trustee step; the contract's error (e.g. an invalid decryption proof) is raised."""
-    step_words(step, payload)
-    f = tally_contract(platform).functions
-    trustee = to_checksum_address(trustee)
-    if step == "commit":
-        fn = f.commit(poll_id, trustee, payload["commitments"], payload["encryption_key"], deadline, signature)
-    elif step == "deal":
-        fn = f.deal(poll_id, trustee, payload["ephemeral"], payload["encrypted_shares"], deadline, signature)
-    else:
-        fn = f.decrypt(poll_id, trustee, payload["shares"], payload["proofs"], deadline, signature)
-    tx = platform.relayer.transact(fn, simulate=True)
+    message = {**_step_message(poll_id, trustee, step, payload), "deadline": deadline, **payload}
+    tx = _relay(actions.Signed(platform, trustee_step(step), message, _hex(signature)))
     return {
         "poll_id": poll_id,
         "step": step,
@@ -162,6 +155,10 @@ def submit_action(
         "block_number": tx.block_number,
         "gas_used": tx.gas_used,
     }
+
+
+def _hex(signature: bytes | str) -> str:
+    return signature if isinstance(signature, str) else "0x" + bytes(signature).hex()
 
 
 @dataclass

@@ -149,21 +149,33 @@ def get_receipt(ballot_hash: Bytes32, platform: PlatformDep) -> ReceiptOut:
 # -- encrypted polls: trustees, DKG, encrypted ballots --------------------------------------
 
 
-@router.post(
-    "/polls/{poll_id}/trustees/typed-data", response_model=TypedDataOut, summary="Typed data to name the trustees"
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/polls/{poll_id}/trustees",
+    actions.Route(
+        "trustees_typed_data",
+        TrusteesDraft,
+        TypedDataOut,
+        """`NameTrustees` typed data for the poll's creator (before the poll opens).""",
+        summary="Typed data to name the trustees",
+    ),
+    actions.Route(
+        "name_trustees",
+        TrusteesCreate,
+        ActionOut,
+        """403 `EncryptedTallyNotPollCreator` unless signed by the poll's creator; 409 once the poll opened.""",
+        status_code=201,
+        summary="Name the trustees",
+    ),
+    lambda platform, body, poll_id: encrypted.trustees_typed_data(
+        platform, poll_id, body.trustees, body.threshold, body.ttl_s
+    ),
+    lambda platform, body, poll_id: ActionOut(
+        **encrypted.name_trustees(platform, poll_id, body.trustees, body.threshold, body.deadline, body.signature)
+    ),
+    params=[("poll_id", PollId)],
 )
-def trustees_typed_data(poll_id: PollId, body: TrusteesDraft, platform: PlatformDep) -> TypedDataOut:
-    """`NameTrustees` typed data for the poll's creator (before the poll opens)."""
-    return encrypted.trustees_typed_data(platform, poll_id, body.trustees, body.threshold, body.ttl_s)
-
-
-@router.post("/polls/{poll_id}/trustees", response_model=ActionOut, status_code=201, summary="Name the trustees")
-def name_trustees(poll_id: PollId, body: TrusteesCreate, platform: PlatformDep) -> ActionOut:
-    """403 `EncryptedTallyNotPollCreator` unless signed by the poll's creator; 409 once the poll opened."""
-    out = encrypted.name_trustees(
-        platform, poll_id, body.trustees, body.threshold, body.deadline, bytes.fromhex(body.signature[2:])
-    )
-    return ActionOut(**out)
 
 
 @router.get("/polls/{poll_id}/election", summary="Trustees, DKG progress, election key, encrypted tally")
@@ -182,22 +194,34 @@ def get_election(poll_id: PollId, platform: PlatformDep) -> ElectionOut:
     return out
 
 
-@router.post(
-    "/polls/{poll_id}/trustees/{step}/typed-data", response_model=TypedDataOut, summary="Typed data of a trustee step"
+actions.add_route_pair(
+    router,
+    PlatformDep,
+    "/polls/{poll_id}/trustees/{step}",
+    actions.Route(
+        "step_typed_data",
+        StepDraft,
+        TypedDataOut,
+        """`TrusteeAction` typed data over the step's data hash (commit, deal, decrypt).""",
+        summary="Typed data of a trustee step",
+    ),
+    actions.Route(
+        "submit_step",
+        StepCreate,
+        ActionOut,
+        """422 `EncryptedTallyInvalidDecryption` when a partial decryption's proof fails; 409 out of its
+    window (DKG before open, decryption after close) or done twice.""",
+        status_code=201,
+        summary="A trustee step",
+    ),
+    lambda platform, body, poll_id, step: encrypted.action_typed_data(
+        platform, poll_id, body.trustee, step, body.words(), body.ttl_s
+    ),
+    lambda platform, body, poll_id, step: ActionOut(
+        **encrypted.submit_action(platform, poll_id, body.trustee, step, body.words(), body.deadline, body.signature)
+    ),
+    params=[("poll_id", PollId), ("step", StepName)],
 )
-def step_typed_data(poll_id: PollId, step: StepName, body: StepDraft, platform: PlatformDep) -> TypedDataOut:
-    """`TrusteeAction` typed data over the step's data hash (commit, deal, decrypt)."""
-    return encrypted.action_typed_data(platform, poll_id, body.trustee, step, body.words(), body.ttl_s)
-
-
-@router.post("/polls/{poll_id}/trustees/{step}", response_model=ActionOut, status_code=201, summary="A trustee step")
-def submit_step(poll_id: PollId, step: StepName, body: StepCreate, platform: PlatformDep) -> ActionOut:
-    """422 `EncryptedTallyInvalidDecryption` when a partial decryption's proof fails; 409 out of its
-    window (DKG before open, decryption after close) or done twice."""
-    out = encrypted.submit_action(
-        platform, poll_id, body.trustee, step, body.words(), body.deadline, bytes.fromhex(body.signature[2:])
-    )
-    return ActionOut(**out)
 
 
 @router.post(
