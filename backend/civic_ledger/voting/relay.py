@@ -402,8 +402,9 @@ class BallotRelay:
         call = self._call(batch)
         gas = min(BATCH_GAS_CAP, BATCH_GAS_BASE + self.gas_per_ballot * len(batch))
         tx_hash, block_number, gas_used, logs = self._send(call, gas)
-        self.batches += 1
-        self.ballots += len(batch)
+        with self._cond:  # up to timed_in_flight flushes count at once
+            self.batches += 1
+            self.ballots += len(batch)
         outcomes = self._outcomes(tx_hash, block_number, gas_used, logs, len(batch))
         for item, outcome in zip(batch, outcomes, strict=True):
             item.future.set_result(outcome)
