@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from civic_ledger.errors import CivicLedgerError
+from civic_ledger.errors import CivicLedgerError, InvalidInput
+from civic_ledger.platform import files
 
 # Wide enough for addresses and hashes when the output is a pipe or a file.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -84,11 +85,9 @@ def deployment_line(d: dict[str, Any]) -> str:
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from a file; an unreadable or non-object file is one ``error:`` line."""
     try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        fail(f"{path} can not be read: {exc.strerror}")
-    except ValueError as exc:
-        fail(f"{path} is not JSON: {exc}")
+        data = files.read_json(path, "", InvalidInput)
+    except InvalidInput as exc:
+        fail(exc.message)
     if not isinstance(data, dict):
         fail(f"{path} is not a JSON object")
     return data
