@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,11 @@ class UntrustedReads:
             reader.ethereum_tester.backend.close()
 
 
+#: A node that does not say how it mines is taken to seal on a timer; longer gaps between its recent
+#: blocks are idle time, not the period (QBFT periods are 1-5 s).
+MAX_GUESSED_PERIOD_S = 5.0
+
+
 @dataclass
 class Chain:
     """A connected chain: ``w3`` for reads, ``kind`` for reports, ``chain_id`` cached."""
@@ -173,6 +178,38 @@ class Chain:
         except Exception:  # noqa: BLE001 - unreachable: the wall clock will do
             head_ts = 0
         return max(int(time.time()), head_ts)
+
+    def block_period(self) -> float:
+        """Seconds between the node's blocks: 0 when it mines each transaction at once (the
+        embedded chain; anvil or hardhat saying they automine), anvil's interval when it mines on
+        one, else the mean gap of the last blocks (capped: longer gaps are idle time)."""
+        if self.is_embedded:
+            return 0.0  # mines what is sent, a few ms later
+        provider = self.w3.provider
+        for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+            try:
+                answer = provider.make_request(method, [])  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001, S112 - a node without the method may raise instead of answering
+                continue
+            automine = answer.get("result") if isinstance(answer, dict) else None
+            if isinstance(automine, bool):
+                if automine:
+                    return 0.0
+                with suppress(Exception):
+                    interval = provider.make_request("anvil_getIntervalMining", []).get("result")  # type: ignore[arg-type]
+                    if isinstance(interval, int | float) and interval > 0:
+                        return float(interval)
+                break
+        try:
+            head = self.w3.eth.get_block("latest")
+            span = min(int(head["number"]), 10)
+            if span == 0:
+                return 1.0
+            older = self.w3.eth.get_block(int(head["number"]) - span)
+            gap = (int(head["timestamp"]) - int(older["timestamp"])) / span
+        except Exception:  # noqa: BLE001 - unknown: take one-second blocks
+            return 1.0
+        return min(MAX_GUESSED_PERIOD_S, max(gap, 0.0)) or 1.0
 
     def development_key(self) -> LocalAccount:
         if not self.is_development:

@@ -28,7 +28,6 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,9 +152,6 @@ class CallBatcher:
 #: A timed batch goes to the node this long before its block is due (signing and sending take a
 #: few ms; a seal is seen up to one receipt poll late), at most a quarter of the block period.
 SEND_MARGIN_S = 0.15
-#: A node that does not say how it mines is taken to seal on a timer; longer gaps between its recent
-#: blocks are idle time, not the period (QBFT periods are 1-5 s).
-MAX_GUESSED_PERIOD_S = 5.0
 
 
 class BlockClock:
@@ -172,12 +168,8 @@ class BlockClock:
 
     @classmethod
     def of(cls, chain: Any, configured: float | None = None) -> BlockClock:
-        """From configuration (``CIVIC_BLOCK_TIME``), else from the node (see :func:`node_block_time`)."""
-        if configured is not None:
-            return cls(configured)
-        if getattr(chain, "tester", None) is not None:
-            return cls(0.0)  # the embedded chain mines what is sent, a few ms later
-        return cls(node_block_time(chain.w3))
+        """From configuration (``CIVIC_BLOCK_TIME``), else from the node (:meth:`Chain.block_period`)."""
+        return cls(configured if configured is not None else chain.block_period())
 
     @property
     def timed(self) -> bool:
@@ -205,36 +197,6 @@ class BlockClock:
     def send_by(self, now: float, after: float | None = None) -> float | None:
         w = self.window(now, after)
         return None if w is None else w[0]
-
-
-def node_block_time(w3: Any) -> float:
-    """Seconds between the node's blocks: 0 when anvil or hardhat say they automine, anvil's interval
-    when it mines on one, else the mean gap of the last blocks (capped: long gaps are idle time)."""
-    provider = w3.provider
-    for method in ("anvil_getAutomine", "hardhat_getAutomine"):
-        try:
-            answer = provider.make_request(method, [])
-        except Exception:  # noqa: BLE001 - a node without the method may raise instead of answering an error
-            continue
-        automine = answer.get("result") if isinstance(answer, dict) else None
-        if isinstance(automine, bool):
-            if automine:
-                return 0.0
-            with suppress(Exception):
-                interval = provider.make_request("anvil_getIntervalMining", []).get("result")
-                if isinstance(interval, int | float) and interval > 0:
-                    return float(interval)
-            break
-    try:
-        head = w3.eth.get_block("latest")
-        span = min(int(head["number"]), 10)
-        if span == 0:
-            return 1.0
-        older = w3.eth.get_block(int(head["number"]) - span)
-        gap = (int(head["timestamp"]) - int(older["timestamp"])) / span
-    except Exception:  # noqa: BLE001 - unknown: batch as for one-second blocks
-        return 1.0
-    return min(MAX_GUESSED_PERIOD_S, max(gap, 0.0)) or 1.0
 
 
 @dataclass(frozen=True)
