@@ -147,10 +147,11 @@ def browser() -> Iterator[Browser]:
 def citizen_page(site: Site, browser: Browser) -> Any:
     """The citizen's page with her keystore opened and signed in (shared by the voting tests, in order)."""
     page = browser.page(f"{site.url}/")
+    page.wait_for_load_state("networkidle")  # the first refresh has drawn the page
     page.set_input_files("#keystore-file", str(site.keystore))
     page.fill("#password", PASSWORD)
     page.click("#unlock")
-    page.wait_for_selector("#wallet-open:not([hidden])", timeout=30_000)
+    wait(page, "#wallet-open:not([hidden])", "#wallet-status", timeout=60_000)
     assert page.text_content("#address") == site.citizen.address
     page.click("#signin")
     page.wait_for_function("document.querySelector('#who').textContent.startsWith('citizen #')", timeout=15_000)
