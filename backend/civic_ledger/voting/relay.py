@@ -65,88 +65,118 @@ def cast_batch_call(address: str, ballots: list[tuple[Any, ...]]) -> RawCall:
     return RawCall(address, "0x" + (CAST_BATCH_SELECTOR + abi_encode([BALLOT_TUPLE + "[]"], [ballots])).hex())
 
 
-def _wait_for_work(worker: Any) -> bool:
-    """Called holding ``worker._cond``: wait until something is queued. False when the worker is
-    closed, or idle for ``idle_exit_s`` (its thread then exits; the next submit starts another)."""
-    idle_until = time.monotonic() + worker.idle_exit_s
-    while not worker._queue and not worker._closed:
-        left = idle_until - time.monotonic()
-        if left <= 0:
-            worker._thread = None
-            return False
-        worker._cond.wait(left)
-    return not worker._closed
+class _QueueWorker:
+    """A queue served by a daemon thread that starts with the first item, exits by itself after
+    ``idle_exit_s`` without work (the next item starts another) and is stopped by :meth:`_stop`.
+    A subclass names its thread and what it is (``what``, for the errors), and serves each batch
+    of up to ``max_batch`` items in :meth:`_serve`."""
 
+    thread_name = "worker"
+    what = "worker"
 
-class CallBatcher:
-    """Runs many ``eth_call`` requests as one JSON-RPC batch (one HTTP round trip) when the
-    provider supports it; on the embedded chain, back to back under one worker. Same life cycle
-    as the relay: lazy daemon worker, idle exit, :meth:`close`."""
-
-    def __init__(self, provider: Any, sender: str, *, max_batch: int = 200, idle_exit_s: float = 30.0) -> None:
-        self.provider = provider
-        self.sender = sender
+    def __init__(self, max_batch: int, idle_exit_s: float) -> None:
         self.max_batch = max_batch
         self.idle_exit_s = idle_exit_s
-        self.batched = hasattr(provider, "make_batch_request")
-        self._queue: deque[tuple[dict[str, str], Future[bytes]]] = deque()
+        self._queue: deque[Any] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def call(self, to: str, data: str) -> Future[bytes]:
-        future: Future[bytes] = Future()
+    def _enqueue(self, item: Any) -> None:
         with self._cond:
             if self._closed:
-                raise ChainUnavailable("the call batcher is stopped")
-            self._queue.append(({"from": self.sender, "to": to, "data": data}, future))
+                raise ChainUnavailable(f"the {self.what} is stopped")
+            self._queue.append(item)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="ballot-check", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
                 self._thread.start()
             self._cond.notify_all()
-        return future
 
-    def close(self, timeout: float = 5.0) -> None:
+    def _stop(self, timeout: float) -> list[Any]:
+        """Stop the thread (waiting up to ``timeout``); return what was still queued."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            thread, items = self._thread, list(self._queue)
-            self._queue.clear()
+            thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        for _, future in items:
+        with self._cond:
+            items = list(self._queue)
+            self._queue.clear()
+        return items
+
+    def _wait_for_work(self) -> bool:
+        """Called holding ``_cond``: wait until something is queued. False when closed, or idle for
+        ``idle_exit_s`` (the thread then exits)."""
+        idle_until = time.monotonic() + self.idle_exit_s
+        while not self._queue and not self._closed:
+            left = idle_until - time.monotonic()
+            if left <= 0:
+                self._thread = None
+                return False
+            self._cond.wait(left)
+        return not self._closed
+
+    def _take(self) -> list[Any] | None:
+        """Wait for work; return the next batch, or None to exit (closed or idle)."""
+        with self._cond:
+            if not self._wait_for_work():
+                return None
+            self._fill()
+            return [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+
+    def _fill(self) -> None:
+        """Called holding ``_cond`` with work queued: wait for more before the batch is taken."""
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            self._serve(batch)
+
+    def _serve(self, batch: list[Any]) -> None:
+        raise NotImplementedError
+
+
+class CallBatcher(_QueueWorker):
+    """Runs many ``eth_call`` requests as one JSON-RPC batch (one HTTP round trip) when the
+    provider supports it; on the embedded chain, back to back under one worker."""
+
+    thread_name = "ballot-check"
+    what = "call batcher"
+
+    def __init__(self, provider: Any, sender: str, *, max_batch: int = 200, idle_exit_s: float = 30.0) -> None:
+        super().__init__(max_batch, idle_exit_s)
+        self.provider = provider
+        self.sender = sender
+        self.batched = hasattr(provider, "make_batch_request")
+
+    def call(self, to: str, data: str) -> Future[bytes]:
+        future: Future[bytes] = Future()
+        self._enqueue(({"from": self.sender, "to": to, "data": data}, future))
+        return future
+
+    def close(self, timeout: float = 5.0) -> None:
+        for _, future in self._stop(timeout):
             if not future.done():
                 future.set_exception(ChainUnavailable("the call batcher was stopped"))
 
-    def _take(self) -> list[tuple[dict[str, str], Future[bytes]]] | None:
-        with self._cond:
-            if not _wait_for_work(self):
-                return None
-            n = min(len(self._queue), self.max_batch)
-            return [self._queue.popleft() for _ in range(n)]
-
-    def _run(self) -> None:
-        while True:
-            batch = self._take()
-            if batch is None:
-                return
-            try:
-                if self.batched and len(batch) > 1:
-                    responses = self.provider.make_batch_request([("eth_call", [tx, "latest"]) for tx, _ in batch])
-                    if not isinstance(responses, list):
-                        raise TransactionFailed(f"batched eth_call failed: {responses}")
+    def _serve(self, batch: list[tuple[dict[str, str], Future[bytes]]]) -> None:
+        try:
+            if self.batched and len(batch) > 1:
+                responses = self.provider.make_batch_request([("eth_call", [tx, "latest"]) for tx, _ in batch])
+                if not isinstance(responses, list):
+                    raise TransactionFailed(f"batched eth_call failed: {responses}")
+            else:
+                responses = [self.provider.make_request("eth_call", [tx, "latest"]) for tx, _ in batch]
+            for (_, future), response in zip(batch, responses, strict=True):
+                result = response.get("result") if isinstance(response, dict) else None
+                if isinstance(result, str):
+                    future.set_result(bytes.fromhex(result[2:]))
                 else:
-                    responses = [self.provider.make_request("eth_call", [tx, "latest"]) for tx, _ in batch]
-                for (_, future), response in zip(batch, responses, strict=True):
-                    result = response.get("result") if isinstance(response, dict) else None
-                    if isinstance(result, str):
-                        future.set_result(bytes.fromhex(result[2:]))
-                    else:
-                        future.set_exception(TransactionFailed(f"eth_call failed: {response}"))
-            except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                    future.set_exception(TransactionFailed(f"eth_call failed: {response}"))
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
 
 
 #: A timed batch goes to the node this long before its block is due (signing and sending take a
@@ -220,7 +250,9 @@ class _Item:
     future: Future[Outcome]
 
 
-class BallotRelay:
+class BallotRelay(_QueueWorker):
+    thread_name = "ballot-relay"
+    what = "ballot relay"
     #: Gas allowance per ballot of a batch (see BATCH_GAS_PER_BALLOT).
     gas_per_ballot = BATCH_GAS_PER_BALLOT
     #: Batches waiting for their block at once on a timed chain: when more than ``max_batch`` ballots
@@ -238,16 +270,11 @@ class BallotRelay:
         idle_exit_s: float = 30.0,
         clock: BlockClock | None = None,
     ) -> None:
+        super().__init__(max_batch, idle_exit_s)
         self.relayer = relayer
         self.contract = contract
-        self.max_batch = max_batch
         self.linger_s = linger_s
         self.clock = clock or BlockClock(0.0)
-        self.idle_exit_s = idle_exit_s
-        self._queue: deque[_Item] = deque()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closed = False
         self._slots = threading.BoundedSemaphore(self.timed_in_flight)
         self._flushing: set[threading.Thread] = set()
         self._closed_for: float | None = None  # the block a timed batch was last closed for
@@ -262,14 +289,7 @@ class BallotRelay:
     def submit(self, ballot: tuple[Any, ...]) -> Future[Outcome]:
         """Queue one BallotInput tuple; the future resolves to its :class:`Outcome`."""
         future: Future[Outcome] = Future()
-        with self._cond:
-            if self._closed:
-                raise ChainUnavailable("the ballot relay is stopped")
-            self._queue.append(_Item(ballot, future))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="ballot-relay", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+        self._enqueue(_Item(ballot, future))
         return future
 
     def cast(self, ballot: tuple[Any, ...], timeout: float | None = None) -> Outcome:
@@ -281,52 +301,33 @@ class BallotRelay:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker; queued ballots fail with ChainUnavailable."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        items = self._stop(timeout)
         for flushing in list(self._flushing):
             flushing.join(timeout)
-        self._fail_all(ChainUnavailable("the ballot relay was stopped before this ballot was sent"))
-
-    def _fail_all(self, exc: BaseException) -> None:
-        with self._cond:
-            items = list(self._queue)
-            self._queue.clear()
         for item in items:
             if not item.future.done():
-                item.future.set_exception(exc)
+                item.future.set_exception(ChainUnavailable("the ballot relay was stopped before this ballot was sent"))
 
     # -- worker --------------------------------------------------------------------------
 
-    def _take(self) -> list[_Item] | None:
-        """Wait for work; return the next batch, or None to exit (closed or idle)."""
-        with self._cond:
-            if not _wait_for_work(self):
-                return None
-            now = time.monotonic()
-            window = self.clock.window(now, self._closed_for)
-            fill_until = window[0] if window else now + self.linger_s
-            while len(self._queue) < self.max_batch and not self._closed:
-                left = fill_until - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            n = min(len(self._queue), self.max_batch)
-            if window and n < self.max_batch:
-                self._closed_for = window[1]  # later arrivals are for the block after
-            return [self._queue.popleft() for _ in range(n)]
+    def _fill(self) -> None:
+        """Linger for more ballots: ``linger_s`` on an instant chain; until just before the next
+        block is due on a timed one."""
+        now = time.monotonic()
+        window = self.clock.window(now, self._closed_for)
+        fill_until = window[0] if window else now + self.linger_s
+        while len(self._queue) < self.max_batch and not self._closed:
+            left = fill_until - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)
+        if window and len(self._queue) < self.max_batch:
+            self._closed_for = window[1]  # later arrivals are for the block after
 
-    def _run(self) -> None:
-        while True:
-            batch = self._take()
-            if batch is None:
-                return
-            if not self.clock.timed:
-                self._flush_or_split(batch)
-                continue
+    def _serve(self, batch: list[_Item]) -> None:
+        if not self.clock.timed:
+            self._flush_or_split(batch)
+        else:
             self._slots.acquire()
             flushing = threading.Thread(target=self._flush_in_slot, args=(batch,), name="ballot-batch", daemon=True)
             with self._cond:
