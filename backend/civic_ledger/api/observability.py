@@ -160,32 +160,28 @@ class Metrics:
         self.app = app
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        by_route, by_action = ["method", "route"], ["area", "action"]
         self.requests = Counter(
-            "civic_http_requests",
-            "HTTP requests by route template and status.",
-            ["method", "route", "status"],
-            registry=r,
+            "civic_http_requests", "HTTP requests by route template and status.", [*by_route, "status"], registry=r
         )
         self.latency = Histogram(
             "civic_http_request_duration_seconds",
             "Time to answer an HTTP request, by route template.",
-            ["method", "route"],
+            by_route,
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
         self.txs = Counter(
             "civic_relayed_transactions",
             "Transactions the operator relayed, by area, action (contract function) and outcome.",
-            ["area", "action", "outcome"],
+            [*by_action, "outcome"],
             registry=r,
         )
-        self.gas = Counter(
-            "civic_relayed_gas", "Gas used by relayed transactions (mined).", ["area", "action"], registry=r
-        )
+        self.gas = Counter("civic_relayed_gas", "Gas used by relayed transactions (mined).", by_action, registry=r)
         self.batch = Histogram(
             "civic_relayed_batch_size",
             "Items in one batch transaction (ballots of a castBatch, awards of a batch …).",
-            ["area", "action"],
+            by_action,
             buckets=_BATCH_BUCKETS,
             registry=r,
         )
