@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +78,10 @@ EVENTS = {
     "recover": "CitizenKeyRotated",
     "rotate": "CitizenKeyRotated",
 }
+#: the actions that bind a new key, and the field naming it: the key must be unused (checked when
+#: the typed data is asked for; the contract checks it again) and must not be an agency's key
+#: (checked then and again before the relay: the contract does not know agency roles of other contracts)
+NEW_KEY = {"register": "account", "recover": "new_account", "rotate": "new_account"}
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -305,6 +309,8 @@ def _typed(
     deadline (``req.deadline``, else now + ``req.ttl_s``) filled in."""
     action = ACTIONS[key]
     message = _message(key, req, **given)
+    if key in NEW_KEY:
+        _require_fresh_key(platform, getattr(req, NEW_KEY[key]), NEW_KEY[key])
     if action.signer == "registrar":
         _require_registrar(platform, message["registrar"])
     typed = actions.prepare(platform, action, message, ttl_s=req.ttl_s)
@@ -318,11 +324,16 @@ def _relay_signed(
     signature: str,
     *,
     cosignatures: tuple[str, ...] = (),
-    check: Callable[[eip712.TypedMessage], None] | None = None,
     **given: Any,
 ) -> CitizenChangeOut:
-    """Check the signature(s) of action ``key`` (403 naming who had to sign), then ``check``; relay it."""
+    """Check the signature(s) of action ``key`` (403 naming who had to sign) and that a new key is
+    not an agency's (:data:`NEW_KEY`); relay it."""
     signed = actions.Signed(platform, ACTIONS[key], _message(key, body, **given), signature, cosignatures)
+
+    def check(_: eip712.TypedMessage) -> None:
+        if key in NEW_KEY:
+            require_not_agency(platform, getattr(body, NEW_KEY[key]), NEW_KEY[key])
+
     return _change(platform, EVENTS[key], signed.verify(check=check).send())
 
 
@@ -343,6 +354,11 @@ def _resolve_record_hash(
     return value, salt
 
 
+def _require_fresh_key(platform: Platform, account: str, field: str) -> None:
+    _require_unused(platform, account)
+    require_not_agency(platform, account, field)
+
+
 def _require_unused(platform: Platform, account: str) -> None:
     reg = registry(platform)
     if int(read(platform, reg.functions.citizenIdOf(account))):
@@ -356,21 +372,12 @@ def _registration_out(typed: dict[str, Any], rhash: bytes, salt: bytes | None) -
 
 
 def register_typed_data(platform: Platform, req: CitizenTypedDataCreate) -> RegistrationTypedDataOut:
-    _require_unused(platform, req.account)
-    require_not_agency(platform, req.account)
     rhash, salt = _resolve_record_hash(req.record, req.record_hash)
     return _registration_out(_typed(platform, "register", req, recordHash=rhash), rhash, salt)
 
 
 def register(platform: Platform, body: CitizenCreate) -> CitizenChangeOut:
-    return _relay_signed(
-        platform,
-        "register",
-        body,
-        body.signature,
-        check=lambda _: require_not_agency(platform, body.account),
-        recordHash=_b32(body.record_hash),
-    )
+    return _relay_signed(platform, "register", body, body.signature, recordHash=_b32(body.record_hash))
 
 
 def update_typed_data(platform: Platform, citizen_id: int, req: CitizenUpdateTypedData) -> RegistrationTypedDataOut:
@@ -407,20 +414,11 @@ def reinstate(platform: Platform, citizen_id: int, body: ReinstatementCreate) ->
 
 def recover_typed_data(platform: Platform, citizen_id: int, req: RecoveryTypedData) -> TypedDataOut:
     citizen_by_id(platform, citizen_id)
-    _require_unused(platform, req.new_account)
-    require_not_agency(platform, req.new_account, "new_account")
     return TypedDataOut(**_typed(platform, "recover", req, citizenId=citizen_id))
 
 
 def recover(platform: Platform, citizen_id: int, body: RecoveryCreate) -> CitizenChangeOut:
-    return _relay_signed(
-        platform,
-        "recover",
-        body,
-        body.signature,
-        check=lambda _: require_not_agency(platform, body.new_account, "new_account"),
-        citizenId=citizen_id,
-    )
+    return _relay_signed(platform, "recover", body, body.signature, citizenId=citizen_id)
 
 
 # -- citizen self-rotation -----------------------------------------------------------------
@@ -432,21 +430,12 @@ def rotation_typed_data(platform: Platform, req: RotationTypedData) -> TypedData
     citizen = citizen_by_address(platform, req.old_account)
     if not citizen.active:
         raise platform.decoder.error("CitizenRegistryNotActive", {"citizenId": citizen.citizen_id}, CONTRACT)
-    _require_unused(platform, req.new_account)
-    require_not_agency(platform, req.new_account, "new_account")
     return TypedDataOut(**_typed(platform, "rotate", req, signer=[req.old_account, req.new_account]))
 
 
 def rotate(platform: Platform, body: RotationCreate) -> CitizenChangeOut:
     """Both keys sign the same ``RotateKey``: the old one authorises, the new one proves possession."""
-    return _relay_signed(
-        platform,
-        "rotate",
-        body,
-        body.old_signature,
-        cosignatures=(body.new_signature,),
-        check=lambda _: require_not_agency(platform, body.new_account, "new_account"),
-    )
+    return _relay_signed(platform, "rotate", body, body.old_signature, cosignatures=(body.new_signature,))
 
 
 # -- registrars (operator / city admin) ------------------------------------------------------
