@@ -56,12 +56,7 @@ TYPES: dict[str, dict[str, list[dict[str, str]]]] = {
         )
     },
 }
-TYPEHASH_CONSTANTS = {
-    "Award": "AWARD_TYPEHASH",
-    "AwardBatch": "AWARD_BATCH_TYPEHASH",
-    "ImportLegacy": "IMPORT_LEGACY_TYPEHASH",
-    "Redeem": "REDEEM_TYPEHASH",
-}
+TYPEHASH_CONSTANTS = {primary: eip712.typehash_constant(primary) for primary in TYPES}
 
 # -- contract, clock, packing -------------------------------------------------------------------------------
 

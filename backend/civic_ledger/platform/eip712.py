@@ -88,6 +88,12 @@ def typehash(primary: str, types: dict[str, list[dict[str, str]]]) -> bytes:
     return keccak(text=type_string(primary, types))
 
 
+def typehash_constant(primary: str) -> str:
+    """The contract constant holding ``primary``'s typehash, as every contract here names it:
+    ``AwardBatch`` → ``AWARD_BATCH_TYPEHASH`` (``tests/test_actions.py`` reads each one)."""
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(primary)).upper() + "_TYPEHASH"
+
+
 @dataclass(frozen=True)
 class TypedMessage:
     domain: dict[str, Any]
