@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,14 +16,6 @@ def _district(value: int | str) -> int:
     return codes.district(value).code
 
 
-def _residency(value: int | str) -> int:
-    return codes.residency_code(value)
-
-
-def _reason(value: int | str) -> int:
-    return codes.suspension_reason_code(value)
-
-
 def _birth_year(value: int) -> int:
     this_year = datetime.now(UTC).year
     if not 1900 <= value <= this_year:
@@ -30,30 +23,19 @@ def _birth_year(value: int) -> int:
     return value
 
 
-DistrictRef = Annotated[
-    StrictInt | str,
-    AfterValidator(_district),
-    Field(
-        description="District: code 1..25 or name (`Mapo`, `Mapo-gu`, `마포구`); see `GET /identity/districts`.",
-        examples=["Mapo", 14],
-    ),
-]
-ResidencyRef = Annotated[
-    StrictInt | str,
-    AfterValidator(_residency),
-    Field(
-        description="Residency: 1 `resident` (주민), 2 `registered_foreigner` (등록외국인), 3 `overseas_korean` (재외국민).",
-        examples=["resident", 1],
-    ),
-]
-ReasonRef = Annotated[
-    StrictInt | str,
-    AfterValidator(_reason),
-    Field(
-        description="Suspension reason: 1 `lost_device`, 2 `deceased`, 3 `moved_away`, 4 `other`.",
-        examples=["lost_device", 1],
-    ),
-]
+def _code_or_name(code_of: Callable[[int | str], int], description: str, examples: list[Any]) -> tuple[Any, ...]:
+    """The metadata of a registry code given as its number or its name, for ``Annotated[StrictInt | str, *it]``:
+    ``code_of`` validates it to the number (``ValueError`` naming the choices)."""
+    return AfterValidator(code_of), Field(description=description, examples=examples)
+
+
+_DISTRICT = "District: code 1..25 or name (`Mapo`, `Mapo-gu`, `마포구`); see `GET /identity/districts`."
+_RESIDENCY = "Residency: 1 `resident` (주민), 2 `registered_foreigner` (등록외국인), 3 `overseas_korean` (재외국민)."
+_REASON = "Suspension reason: 1 `lost_device`, 2 `deceased`, 3 `moved_away`, 4 `other`."
+
+DistrictRef = Annotated[StrictInt | str, *_code_or_name(_district, _DISTRICT, ["Mapo", 14])]
+ResidencyRef = Annotated[StrictInt | str, *_code_or_name(codes.residency_code, _RESIDENCY, ["resident", 1])]
+ReasonRef = Annotated[StrictInt | str, *_code_or_name(codes.suspension_reason_code, _REASON, ["lost_device", 1])]
 BirthYear = Annotated[int, AfterValidator(_birth_year), Field(description="Four-digit year of birth.", examples=[1990])]
 UINT256_MAX = 2**256 - 1
 

@@ -15,6 +15,22 @@ U64 = 2**64 - 1
 TtlField = Field(3600, ge=30, le=7 * 86400, description="Seconds the signed message stays valid (from chain time).")
 
 
+# Mixed in before a message's fields (``class AwardBatchCreate(SignedMessage, AwardBatch)``): pydantic lists the fields
+# of the base furthest in the MRO first, so the message's fields come first, then these.
+
+
+class TypedDataRequest(BaseModel):
+    """Asks for the typed data of a message."""
+
+    ttl_s: int = TtlField
+
+
+class SignedMessage(BaseModel):
+    """A message sent back signed: the deadline it was signed with; the message declares its `signature`."""
+
+    deadline: int = Field(ge=0, le=UINT256_MAX)
+
+
 class Tx(BaseModel):
     tx_hash: str | None = Field(None, description="Transaction that made the change (none when nothing was sent).")
     block_number: int | None = None
@@ -80,8 +96,7 @@ class AwardItem(BaseModel):
     )
 
 
-class AwardTypedDataRequest(AwardItem):
-    ttl_s: int = TtlField
+class AwardTypedDataRequest(TypedDataRequest, AwardItem): ...
 
 
 class AwardCreate(AwardItem):
@@ -99,14 +114,14 @@ class AwardOut(Tx):
     epoch: int | None = None
 
 
-class AwardBatchTypedDataRequest(BaseModel):
+class AwardBatch(BaseModel):
     awards: list[AwardItem] = Field(min_length=1, max_length=256)
-    ttl_s: int = TtlField
 
 
-class AwardBatchCreate(BaseModel):
-    awards: list[AwardItem] = Field(min_length=1, max_length=256)
-    deadline: int = Field(ge=0, le=UINT256_MAX)
+class AwardBatchTypedDataRequest(TypedDataRequest, AwardBatch): ...
+
+
+class AwardBatchCreate(SignedMessage, AwardBatch):
     signature: Signature = Field(description="The awarder's EIP-712 signature of `AwardBatch`.")
 
 
@@ -135,14 +150,14 @@ class LegacyItem(BaseModel):
     amount: int = Field(ge=1, le=U32)
 
 
-class LegacyTypedDataRequest(BaseModel):
+class LegacyImport(BaseModel):
     entries: list[LegacyItem] = Field(min_length=1, max_length=256)
-    ttl_s: int = TtlField
 
 
-class LegacyImportCreate(BaseModel):
-    entries: list[LegacyItem] = Field(min_length=1, max_length=256)
-    deadline: int = Field(ge=0, le=UINT256_MAX)
+class LegacyTypedDataRequest(TypedDataRequest, LegacyImport): ...
+
+
+class LegacyImportCreate(SignedMessage, LegacyImport):
     signature: Signature = Field(description="The awarder's EIP-712 signature of `ImportLegacy`.")
 
 

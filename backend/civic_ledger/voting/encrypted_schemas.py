@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from civic_ledger.types import Address, Bytes32, Signature
+from civic_ledger.voting.schemas import BallotOnChain
 
 Uint = Field(ge=0, lt=2**256)
 StepName = Literal["commit", "deal", "decrypt"]
@@ -97,15 +98,7 @@ class ActionOut(BaseModel):
     step: str | None = None
 
 
-class EncryptedReceiptOut(BaseModel):
-    poll_id: int
-    voter: Address
-    citizen_id: str
-    ballot_hash: Bytes32
-    version: int
-    tx_hash: str
-    block_number: int
-    log_index: int
+class EncryptedReceiptOut(BallotOnChain):
     batch_size: int = Field(description="Ballots in the castEncryptedBatch transaction that carried it.")
     gas_used: int = Field(description="Gas of that whole transaction.")
     replaced: bool = Field(description="A previous ballot of the voter was subtracted from the encrypted tally.")

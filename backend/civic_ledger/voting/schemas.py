@@ -190,6 +190,19 @@ class BallotCreate(BaseModel):
     )
 
 
+class BallotOnChain(BaseModel):
+    """Which ballot the chain accepted and where: the fields of every ballot receipt, plain or encrypted."""
+
+    poll_id: int
+    voter: Address
+    citizen_id: str
+    ballot_hash: Bytes32
+    version: int
+    tx_hash: str
+    block_number: int
+    log_index: int
+
+
 class ServerReceiptOut(BaseModel):
     """The server's signed promise: it accepted the ballot and will have it on chain by ``include_by``."""
 
@@ -202,19 +215,14 @@ class ServerReceiptOut(BaseModel):
     include_by: int = Field(description="The promised inclusion deadline (Unix seconds), as in `message`.")
 
 
-class BallotReceiptOut(BaseModel):
+class BallotReceiptOut(BallotOnChain):
     """The receipt of an accepted ballot."""
 
-    poll_id: int
-    voter: Address
+    # the same two fields, with their descriptions (the encrypted receipt's schema shows them without)
     citizen_id: str = Field(
         description="Voter key the ballot is stored under (decimal string; census polls: the address as a number)."
     )
     ballot_hash: Bytes32 = Field(description="EIP-712 digest the voter signed: the receipt id.")
-    version: int
-    tx_hash: str
-    block_number: int
-    log_index: int
     batch_size: int | None = Field(None, description="Ballots in the castBatch transaction that carried it.")
     server_receipt: ServerReceiptOut | None = Field(
         None,

@@ -8,21 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from civic_ledger.platform.indexer.source import LogPosition
+
 
 @dataclass(frozen=True)
-class Event:
+class Event(LogPosition):
     """One decoded log of a followed contract, as stored in the ``events`` table.
 
     ``args`` is JSON-safe (see :mod:`civic_ledger.platform.indexer.decoder`): a projection sees
     exactly the same value when the event is first indexed and when it is replayed from the table.
     """
 
-    block: int
-    block_hash: str
-    tx_hash: str
-    tx_index: int
-    log_index: int
-    address: str
     contract: str
     event: str | None
     topics: tuple[str | None, str | None, str | None]  # topics 1..3 (indexed parameters), raw hex

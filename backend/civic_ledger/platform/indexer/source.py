@@ -17,13 +17,19 @@ from civic_ledger.errors import ChainUnavailable
 
 
 @dataclass(frozen=True)
-class RawLog:
+class LogPosition:
+    """Where a log stands on chain: its block, transaction and index there, and the contract that emitted it."""
+
     block: int
     block_hash: str
     tx_hash: str
     tx_index: int
     log_index: int
     address: str
+
+
+@dataclass(frozen=True)
+class RawLog(LogPosition):
     topics: list[str]
     data: str
 
