@@ -7,7 +7,8 @@ and their Merkle tree (the platform's OpenZeppelin ``StandardMerkleTree``).
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -94,28 +95,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+#: The keys of a decoded event log that say where it is on chain, in the order of its JSON form:
+#: (the ``ChainRef`` field that holds it, how it is written as plain JSON).
+_LOG_PLACE: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "event": ("event", str),
+    "address": ("contract_address", to_checksum_address),
+    "transactionHash": ("tx_hash", _hex),
+    "blockNumber": ("block_number", int),
+    "blockHash": ("block_hash", _hex),
+    "logIndex": ("log_index", int),
+}
+
+
 def norm_log(log: Any) -> dict[str, Any]:
     """A decoded event log as plain JSON (the form records take in evidence bundles)."""
-    return {
-        "event": str(log["event"]),
-        "address": to_checksum_address(log["address"]),
-        "transactionHash": _hex(log["transactionHash"]),
-        "blockNumber": int(log["blockNumber"]),
-        "blockHash": _hex(log["blockHash"]),
-        "logIndex": int(log["logIndex"]),
-        "args": jsonable(log["args"]),
-    }
+    return {**{key: plain(log[key]) for key, (_, plain) in _LOG_PLACE.items()}, "args": jsonable(log["args"])}
 
 
 def _ref(log: dict[str, Any]) -> ChainRef:
-    return ChainRef(
-        event=log["event"],
-        contract_address=log["address"],
-        tx_hash=log["transactionHash"],
-        block_number=log["blockNumber"],
-        block_hash=log["blockHash"],
-        log_index=log["logIndex"],
-    )
+    """Where a log in the plain JSON form of :func:`norm_log` is on chain."""
+    return ChainRef(**{name: log[key] for key, (name, _) in _LOG_PLACE.items()})
 
 
 # ------------------------------------------------------------------ daily entries (shifts) and their Merkle tree
@@ -257,33 +256,43 @@ def build_contract(log: dict[str, Any]) -> ContractOut:
     )
 
 
+#: Each chain event of a week: the ``action`` it is, and its fields of ``WeekEventOut`` beyond
+#: ``revision`` and ``ref``, each read from the event's args.
+_WEEK_EVENTS: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {
+    "WeekRecorded": (
+        "recorded",
+        {
+            "minutes_worked": lambda a: a["minutesWorked"],
+            "days_worked": lambda a: mask_days(a["daysWorked"]),
+            "entries_root": lambda a: _hex(a["entriesRoot"]),
+            "entries": lambda a: [entry_from_chain(e) for e in a.get("entries", [])],
+        },
+    ),
+    "WeekConfirmed": ("confirmed", {}),
+    "WeekDisputed": (
+        "disputed",
+        {
+            "claimed_minutes": lambda a: a["claimedMinutes"],
+            "claimed_days": lambda a: mask_days(a["claimedDays"]),
+            "reason_hash": lambda a: _hex(a["reasonHash"]),
+        },
+    ),
+}
+
+
 def _week_histories(logs: list[dict[str, Any]]) -> dict[int, list[WeekEventOut]]:
     by_week: dict[int, list[WeekEventOut]] = {}
     for log in sorted(logs, key=lambda lg: (lg["blockNumber"], lg["logIndex"])):
-        a = log["args"]
-        if log["event"] == "WeekRecorded":
-            ev = WeekEventOut(
-                action="recorded",
-                revision=a["revision"],
-                ref=_ref(log),
-                minutes_worked=a["minutesWorked"],
-                days_worked=mask_days(a["daysWorked"]),
-                entries_root=_hex(a["entriesRoot"]),
-                entries=[entry_from_chain(e) for e in a.get("entries", [])],
-            )
-        elif log["event"] == "WeekConfirmed":
-            ev = WeekEventOut(action="confirmed", revision=a["revision"], ref=_ref(log))
-        elif log["event"] == "WeekDisputed":
-            ev = WeekEventOut(
-                action="disputed",
-                revision=a["revision"],
-                ref=_ref(log),
-                claimed_minutes=a["claimedMinutes"],
-                claimed_days=mask_days(a["claimedDays"]),
-                reason_hash=_hex(a["reasonHash"]),
-            )
-        else:
+        if log["event"] not in _WEEK_EVENTS:
             continue
+        action, readers = _WEEK_EVENTS[log["event"]]
+        a = log["args"]
+        ev = WeekEventOut(
+            action=action,  # type: ignore[arg-type]
+            revision=a["revision"],
+            ref=_ref(log),
+            **{name: read(a) for name, read in readers.items()},
+        )
         by_week.setdefault(int(a["weekStart"]), []).append(ev)
     return by_week
 
@@ -312,38 +321,34 @@ def _week_out(contract_id: str, week_key: int, history: list[WeekEventOut]) -> W
     )
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+#: The components of a ``WageStatement`` struct, in order: the ``StatementOut`` field each fills, and
+#: how (dates are yyyymmdd on chain, the hash bytes32).
+_STATEMENT: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "periodStart": ("period_start", cx.from_yyyymmdd),
+    "periodEnd": ("period_end", cx.from_yyyymmdd),
+    "paymentDate": ("payment_date", cx.from_yyyymmdd),
+    "statementHash": ("statement_hash", _hex),
+    "grossPay": ("gross_pay", _as_is),
+    "basePay": ("base_pay", _as_is),
+    "holidayPay": ("holiday_pay", _as_is),
+    "overtimePay": ("overtime_pay", _as_is),
+    "otherPay": ("other_pay", _as_is),
+    "deductions": ("deductions", _as_is),
+    "revision": ("revision", _as_is),
+}
+
+
 def build_statement(contract_id: str, log: dict[str, Any]) -> StatementOut:
     s = log["args"]["statement"]
-    keys = [
-        "periodStart",
-        "periodEnd",
-        "paymentDate",
-        "statementHash",
-        "grossPay",
-        "basePay",
-        "holidayPay",
-        "overtimePay",
-        "otherPay",
-        "deductions",
-        "revision",
-    ]
-    v = {k: (s[k] if hasattr(s, "keys") else s[i]) for i, k in enumerate(keys)}
-    return StatementOut(
-        contract_id=contract_id,
-        period_start=cx.from_yyyymmdd(v["periodStart"]),
-        period_end=cx.from_yyyymmdd(v["periodEnd"]),
-        payment_date=cx.from_yyyymmdd(v["paymentDate"]),
-        statement_hash=_hex(v["statementHash"]),
-        gross_pay=v["grossPay"],
-        base_pay=v["basePay"],
-        holiday_pay=v["holidayPay"],
-        overtime_pay=v["overtimePay"],
-        other_pay=v["otherPay"],
-        deductions=v["deductions"],
-        net_pay=v["grossPay"] - v["deductions"],
-        revision=v["revision"],
-        ref=_ref(log),
-    )
+    v = {
+        name: convert(s[key] if hasattr(s, "keys") else s[i])
+        for i, (key, (name, convert)) in enumerate(_STATEMENT.items())
+    }
+    return StatementOut(contract_id=contract_id, **v, net_pay=v["gross_pay"] - v["deductions"], ref=_ref(log))
 
 
 # ------------------------------------------------------------------ compliance
@@ -388,18 +393,7 @@ def engine_week(week: WeekOut) -> cx.WeekLog:
 
 
 def engine_statement(s: StatementOut) -> cx.Statement:
-    return cx.Statement(
-        period_start=s.period_start,
-        period_end=s.period_end,
-        payment_date=s.payment_date,
-        gross_pay=s.gross_pay,
-        base_pay=s.base_pay,
-        holiday_pay=s.holiday_pay,
-        overtime_pay=s.overtime_pay,
-        other_pay=s.other_pay,
-        deductions=s.deductions,
-        revision=s.revision,
-    )
+    return cx.Statement(**{f.name: getattr(s, f.name) for f in fields(cx.Statement)})
 
 
 def run_compliance(
@@ -417,44 +411,18 @@ def run_compliance(
         contract_id=contract_id,
         as_of=as_of,
         total_amount_owed=report.total_amount_owed,
-        findings=[
-            FindingOut(
-                kind=f.kind,
-                legal_basis=f.legal_basis,
-                period_start=f.period_start,
-                period_end=f.period_end,
-                amount_owed=f.amount_owed,
-                message=f.message,
-                weeks=list(f.weeks),
-                details=f.details,
-            )
-            for f in report.findings
-        ],
+        findings=[FindingOut.model_validate(f, from_attributes=True) for f in report.findings],
         periods=[
-            PeriodOut(
-                period_start=p.period_start,
-                period_end=p.period_end,
-                due_date=p.due_date,
-                weeks=p.weeks,
-                minutes_worked=p.minutes_worked,
-                hourly_rate_owed=p.hourly_rate_owed,
-                base_owed=p.base_owed,
-                overtime_owed=p.overtime_owed,
-                holiday_work_owed=p.holiday_work_owed,
-                night_owed=p.night_owed,
-                holiday_owed=p.holiday_owed,
-                overtime_minutes=p.overtime_minutes,
-                holiday_work_minutes=p.holiday_work_minutes,
-                night_minutes=p.night_minutes,
-                holiday_weeks=p.holiday_weeks,
-                paid_gross=p.statement.gross_pay if p.statement else None,
-                statement_payment_date=p.statement.payment_date if p.statement else None,
-                amount_short=p.shortfall,
+            PeriodOut.model_validate(
+                {
+                    **vars(p),
+                    "paid_gross": p.statement.gross_pay if p.statement else None,
+                    "statement_payment_date": p.statement.payment_date if p.statement else None,
+                    "amount_short": p.shortfall,
+                }
             )
             for p in report.periods
         ],
-        rules=[
-            RuleOut(rule=r.rule, legal_basis=r.legal_basis, applies=r.applies, reason=r.reason) for r in report.rules
-        ],
+        rules=[RuleOut.model_validate(r, from_attributes=True) for r in report.rules],
         rounding=ROUNDING,
     )

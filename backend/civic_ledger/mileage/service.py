@@ -271,30 +271,23 @@ def award_batch(platform: Platform, program_id: int, body: AwardBatchCreate) -> 
     signed = _verify_awarder(platform, ACTIONS["award_batch"], program_id, message, body.signature)
     contract = mileage(platform)
     done = [_read(platform, contract.functions.isAwarded(program_id, item.ref)) for item in body.awards]
-    if body.awards and all(done):  # a re-run: nothing to credit, so no transaction and no gas
-        return AwardBatchOut(
-            program_id=program_id,
-            awarded_count=0,
-            credited=[],
-            skipped=[SkippedOut(account=i.account, ref=i.ref, reason="Duplicate") for i in body.awards],
-        )
-    receipt = signed.send()
     credited: list[CreditedOut] = []
     epoch = None
-    for e in _events(platform, "PointsAwardedBatch", receipt):
-        epoch = int(e["epoch"])
-        credited += [CreditedOut(citizen_id=w >> 96, amount=(w >> 64) & M32, ref=w & M64) for w in e["awards"]]
-    skipped = [
-        SkippedOut(account=e["account"], ref=int(e["ref"]), reason=SKIP_REASONS[int(e["reason"])])
-        for e in _events(platform, "AwardSkipped", receipt)
-    ]
+    if body.awards and all(done):  # a re-run: nothing to credit, so no transaction and no gas
+        skipped = [SkippedOut(account=i.account, ref=i.ref, reason="Duplicate") for i in body.awards]
+        tx: dict[str, Any] = {}
+    else:
+        receipt = signed.send()
+        for e in _events(platform, "PointsAwardedBatch", receipt):
+            epoch = int(e["epoch"])
+            credited += [CreditedOut(citizen_id=w >> 96, amount=(w >> 64) & M32, ref=w & M64) for w in e["awards"]]
+        skipped = [
+            SkippedOut(account=e["account"], ref=int(e["ref"]), reason=SKIP_REASONS[int(e["reason"])])
+            for e in _events(platform, "AwardSkipped", receipt)
+        ]
+        tx = _tx(receipt)
     return AwardBatchOut(
-        program_id=program_id,
-        awarded_count=len(credited),
-        credited=credited,
-        skipped=skipped,
-        epoch=epoch,
-        **_tx(receipt),
+        program_id=program_id, awarded_count=len(credited), credited=credited, skipped=skipped, epoch=epoch, **tx
     )
 
 

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -153,13 +153,8 @@ def _load_cached(path: Path, build_hash: str) -> Build | None:
 
 
 def _build_from_json(data: dict[str, Any]) -> Build:
-    return Build(
-        compiler_version=data["compiler_version"],
-        settings=data["settings"],
-        source_hashes=data["source_hashes"],
-        build_hash=data["build_hash"],
-        artifacts={name: Artifact(**a) for name, a in data["artifacts"].items()},
-    )
+    """The build whose ``dataclasses.asdict`` the cache file holds."""
+    return Build(**{**data, "artifacts": {name: Artifact(**a) for name, a in data["artifacts"].items()}})
 
 
 def _format_errors(errors: list[dict[str, Any]]) -> str:
@@ -226,17 +221,10 @@ def compile_contracts(
         artifacts=dict(sorted(artifacts.items())),
     )
     build_dir.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "compiler_version": build.compiler_version,
-        "settings": settings,
-        "source_hashes": source_hashes,
-        "build_hash": build_hash,
-        "artifacts": {name: a.__dict__ for name, a in build.artifacts.items()},
-    }
     # Write-then-rename: a crash mid-write never leaves a truncated cache behind.
     fd, tmp = tempfile.mkstemp(dir=build_dir, prefix=".contracts.", suffix=".json")
     with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, sort_keys=True)
+        json.dump(asdict(build), fh, sort_keys=True)
     os.replace(tmp, cache_file)
     return build
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from civic_ledger.errors import Conflict, Forbidden, NotFound
 from civic_ledger.platform.access import role_names
+from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.schemas import RoleMembershipOut, RoleOut
 
@@ -39,8 +40,7 @@ def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, by
 
 def has_role(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
     contract, role_id = _resolve(platform, contract_name, role)
-    held = bool(contract.functions.hasRole(role_id, account).call())
-    return RoleMembershipOut(contract=contract_name, role=role, account=account, has_role=held)
+    return _membership(contract_name, role, account, bool(contract.functions.hasRole(role_id, account).call()))
 
 
 def check_admin(platform: Platform, contract_name: str, admin: str) -> None:
@@ -77,12 +77,12 @@ def revoke(
 
 def _change(platform: Platform, fn: Any, contract_name: str, role: str, account: str, held: bool) -> RoleMembershipOut:
     """Send the grant or revoke (simulated first, so a revert costs no gas) and say what holds now."""
-    receipt = platform.relayer.transact(fn, simulate=True)
-    return RoleMembershipOut(
-        contract=contract_name,
-        role=role,
-        account=account,
-        has_role=held,
-        tx_hash=receipt.tx_hash,
-        block_number=receipt.block_number,
-    )
+    return _membership(contract_name, role, account, held, platform.relayer.transact(fn, simulate=True))
+
+
+def _membership(
+    contract_name: str, role: str, account: str, held: bool, receipt: Receipt | None = None
+) -> RoleMembershipOut:
+    """Whether ``account`` holds ``role``, and the transaction (if any) that made it so."""
+    tx = {} if receipt is None else {"tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
+    return RoleMembershipOut(contract=contract_name, role=role, account=account, has_role=held, **tx)
