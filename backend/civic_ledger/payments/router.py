@@ -7,47 +7,17 @@ and ``signature`` relays it. The server never holds an actor's key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.identity.auth import AgencyPrincipal
 from civic_ledger.identity.deps import require_role
-from civic_ledger.payments import service
-from civic_ledger.payments.schemas import (
-    AddParticipantsCreate,
-    AddParticipantsTypedData,
-    ApproveCreate,
-    ApproveTypedData,
-    BalanceOut,
-    BlockCreate,
-    ClaimOut,
-    CloseCreate,
-    CloseTypedData,
-    ConfirmCreate,
-    ConfirmTypedData,
-    CreditOut,
-    DirectPaymentCreate,
-    DirectPaymentTypedData,
-    FundCreate,
-    FundTypedData,
-    MintCreate,
-    PermitCreate,
-    PermitTypedData,
-    ProjectOut,
-    RegisterProjectCreate,
-    RegisterProjectTypedData,
-    RoleGrant,
-    SubmitClaimCreate,
-    SubmitClaimTypedData,
-    TxOut,
-    TypedDataOut,
-    WithdrawCreate,
-    WithdrawTypedData,
-)
-from civic_ledger.platform import actions
+from civic_ledger.payments import schemas, service
+from civic_ledger.platform import routes
 from civic_ledger.types import UINT256_MAX, Address
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -64,212 +34,214 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     403: {"description": "Missing role."},
 }
 
+_PROJECT = [("project_id", ProjectId)]
+_CLAIM = [("claim_id", ClaimId)]
+_PAYEE = [("payee", Address)]
+#: Every signed action answers its typed data, then the relayed transaction.
+Pair = partial(routes.Pair, typed_response=schemas.TypedDataOut, response=schemas.TxOut)
 
-_PROJECT = ("project_id", ProjectId, "projectId")
-_CLAIM = ("claim_id", ClaimId, "claimId")
-_PAYEE = ("payee", Address, "payee")
 
+def _signed(key: str, field: str | None = None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The typed-data and relay functions of action ``key``, ``fn(platform[, id], body)``: the
+    message from the body's fields, and the path's id as the message field ``field``."""
 
-def _pair(
-    key: str,
-    path: str,
-    models: tuple[type[BaseModel], type[BaseModel]],
-    param: tuple[str, Any, str] | None = None,
-    *,
-    name: str | None = None,
-    summary: str | None = None,
-    doc: str | None = None,
-    status_code: int | None = None,
-    typed_summary: str | None = None,
-    typed_doc: str | None = None,
-) -> None:
-    """``POST path/typed-data`` (typed data of action ``key`` to sign) and ``POST path`` (relay it);
-    the path parameter ``param`` (name, annotation, message field) goes into the message; ``name``
-    (default ``key``) names the endpoints (``name``, ``name_typed_data``: the OpenAPI operation ids)."""
-    name = name or key
-
-    def ids(kw: dict[str, Any]) -> dict[str, Any]:
-        return {param[2]: kw[param[0]]} if param else {}
-
-    def typed(platform: Any, body: BaseModel, **kw: Any) -> TypedDataOut:
-        return service.typed_data(platform, key, service.message_from(platform, key, body.model_dump(), **ids(kw)))
-
-    def relay(platform: Any, body: BaseModel, **kw: Any) -> TxOut:
+    def message(platform: Any, args: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+        *ids, body = args
         data = body.model_dump()
-        return service.relay(platform, key, service.message_from(platform, key, data, **ids(kw)), data["signature"])
+        return service.message_from(platform, key, data, **({field: ids[0]} if field else {})), data
 
-    actions.add_route_pair(
-        router,
-        PlatformDep,
-        path,
-        actions.Route(f"{name}_typed_data", models[0], TypedDataOut, typed_doc, summary=typed_summary),
-        actions.Route(name, models[1], TxOut, doc, summary=summary, status_code=status_code),
-        typed,
-        relay,
-        [param[:2]] if param else [],
-    )
+    def typed(platform: Any, *args: Any) -> schemas.TypedDataOut:
+        return service.typed_data(platform, key, message(platform, args)[0])
+
+    def relay(platform: Any, *args: Any) -> schemas.TxOut:
+        msg, data = message(platform, args)
+        return service.relay(platform, key, msg, data["signature"])
+
+    return typed, relay
 
 
 # -- projects ----------------------------------------------------------------------------------
 
-_pair(
-    "register_project",
-    "/projects",
-    (RegisterProjectTypedData, RegisterProjectCreate),
-    summary="Register a project (client-signed)",
-    doc="""Workers must be active citizens (422 `SubcontractPaymentsNotActiveCitizen`); the signer must
+PROJECTS: list[routes.Entry] = [
+    Pair(
+        "register_project",
+        "/projects",
+        schemas.RegisterProjectTypedData,
+        schemas.RegisterProjectCreate,
+        *_signed("register_project"),
+        summary="Register a project (client-signed)",
+        doc="""Workers must be active citizens (422 `SubcontractPaymentsNotActiveCitizen`); the signer must
     hold CLIENT_ROLE (403 `SubcontractPaymentsUnauthorized`). The new id is in `project_id`.""",
-    status_code=201,
-    typed_summary="Typed data to register a project",
-    typed_doc="The client department (CLIENT_ROLE) signs `RegisterProject`: prime, participants, contract amounts.",
-)
-
-
-@router.get("/projects/{project_id}", response_model=ProjectOut, summary="A project: buckets and participants")
-def get_project(project_id: ProjectId, platform: PlatformDep) -> ProjectOut:
-    return service.get_project(platform, project_id)
-
-
-_pair(
-    "add_participants",
-    "/projects/{project_id}/participants",
-    (AddParticipantsTypedData, AddParticipantsCreate),
-    _PROJECT,
-    summary="Add participants",
-    status_code=201,
-)
-_pair(
-    "fund",
-    "/projects/{project_id}/funding",
-    (FundTypedData, FundCreate),
-    _PROJECT,
-    summary="Fund a purpose bucket",
-    doc="""Moves won from the client's account into the bucket; the client must first allow the
+        status_code=201,
+        typed_summary="Typed data to register a project",
+        typed_doc="The client department (CLIENT_ROLE) signs `RegisterProject`: prime, participants, contract amounts.",
+    ),
+    routes.get(
+        "/projects/{project_id}",
+        service.get_project,
+        schemas.ProjectOut,
+        "A project: buckets and participants",
+        params=_PROJECT,
+    ),
+    Pair(
+        "add_participants",
+        "/projects/{project_id}/participants",
+        schemas.AddParticipantsTypedData,
+        schemas.AddParticipantsCreate,
+        *_signed("add_participants", "projectId"),
+        params=_PROJECT,
+        summary="Add participants",
+        status_code=201,
+    ),
+    Pair(
+        "fund",
+        "/projects/{project_id}/funding",
+        schemas.FundTypedData,
+        schemas.FundCreate,
+        *_signed("fund", "projectId"),
+        params=_PROJECT,
+        summary="Fund a purpose bucket",
+        doc="""Moves won from the client's account into the bucket; the client must first allow the
     escrow to pull them (`POST /payments/allowances`, an ERC-2612 permit).""",
-    status_code=201,
-)
-_pair(
-    "close_project",
-    "/projects/{project_id}/close",
-    (CloseTypedData, CloseCreate),
-    _PROJECT,
-    summary="Close a project and refund the buckets",
-    name="close",
-)
+        status_code=201,
+    ),
+    Pair(
+        "close",
+        "/projects/{project_id}/close",
+        schemas.CloseTypedData,
+        schemas.CloseCreate,
+        *_signed("close_project", "projectId"),
+        params=_PROJECT,
+        summary="Close a project and refund the buckets",
+    ),
+]
 
 # -- claims ------------------------------------------------------------------------------------
 
-_pair(
-    "submit_claim",
-    "/projects/{project_id}/claims",
-    (SubmitClaimTypedData, SubmitClaimCreate),
-    _PROJECT,
-    summary="Submit a claim (prime-signed)",
-    doc="""Each payee must hold the role its purpose needs: a labour line to anyone but a registered
+CLAIMS: list[routes.Entry] = [
+    Pair(
+        "submit_claim",
+        "/projects/{project_id}/claims",
+        schemas.SubmitClaimTypedData,
+        schemas.SubmitClaimCreate,
+        *_signed("submit_claim", "projectId"),
+        params=_PROJECT,
+        summary="Submit a claim (prime-signed)",
+        doc="""Each payee must hold the role its purpose needs: a labour line to anyone but a registered
     worker of the project is 422 `SubcontractPaymentsPayeeNotEligible`.""",
-    status_code=201,
-)
-
-
-@router.get("/claims/{claim_id}", response_model=ClaimOut, summary="A claim with each line's status")
-def get_claim(claim_id: ClaimId, platform: PlatformDep) -> ClaimOut:
-    return service.get_claim(platform, claim_id)
-
-
-_pair(
-    "confirm_lines",
-    "/claims/{claim_id}/confirmations",
-    (ConfirmTypedData, ConfirmCreate),
-    _CLAIM,
-    summary="Confirm lines (employer / prime)",
-    typed_doc="Without `lines`, every unconfirmed line the confirmer is responsible for.",
-    name="confirm",
-)
-_pair(
-    "approve_claim",
-    "/claims/{claim_id}/approvals",
-    (ApproveTypedData, ApproveCreate),
-    _CLAIM,
-    summary="Approve a claim (inspector-signed)",
-    name="approve",
-)
-
-
-@router.post("/claims/{claim_id}/settlement", response_model=TxOut, summary="Pay every payable line directly")
-def settle(claim_id: ClaimId, platform: PlatformDep) -> TxOut:
-    """Anyone may trigger it. 409 `SubcontractPaymentsAlreadySettled` when every line was paid;
-    422 `SubcontractPaymentsOverdraft` when a bucket is short; 422 `...NotApproved`."""
-    return service.settle(platform, claim_id)
-
-
-_pair(
-    "direct_payment",
-    "/claims/{claim_id}/direct-payments",
-    (DirectPaymentTypedData, DirectPaymentCreate),
-    _CLAIM,
-    summary="Client pays a subcontract line directly",
-    doc="""On a legal ground (three-party agreement, prime insolvency, two missed instalments, no
+        status_code=201,
+    ),
+    routes.get(
+        "/claims/{claim_id}", service.get_claim, schemas.ClaimOut, "A claim with each line's status", params=_CLAIM
+    ),
+    Pair(
+        "confirm",
+        "/claims/{claim_id}/confirmations",
+        schemas.ConfirmTypedData,
+        schemas.ConfirmCreate,
+        *_signed("confirm_lines", "claimId"),
+        params=_CLAIM,
+        summary="Confirm lines (employer / prime)",
+        typed_doc="Without `lines`, every unconfirmed line the confirmer is responsible for.",
+    ),
+    Pair(
+        "approve",
+        "/claims/{claim_id}/approvals",
+        schemas.ApproveTypedData,
+        schemas.ApproveCreate,
+        *_signed("approve_claim", "claimId"),
+        params=_CLAIM,
+        summary="Approve a claim (inspector-signed)",
+    ),
+    routes.post(
+        "/claims/{claim_id}/settlement",
+        service.settle,
+        schemas.TxOut,
+        "Pay every payable line directly",
+        params=_CLAIM,
+        doc="""Anyone may trigger it. 409 `SubcontractPaymentsAlreadySettled` when every line was paid;
+    422 `SubcontractPaymentsOverdraft` when a bucket is short; 422 `...NotApproved`.""",
+    ),
+    Pair(
+        "direct_payment",
+        "/claims/{claim_id}/direct-payments",
+        schemas.DirectPaymentTypedData,
+        schemas.DirectPaymentCreate,
+        *_signed("direct_payment", "claimId"),
+        params=_CLAIM,
+        summary="Client pays a subcontract line directly",
+        doc="""On a legal ground (three-party agreement, prime insolvency, two missed instalments, no
     payment guarantee), recorded in `DirectPaymentMade`.""",
-)
+    ),
+]
 
 # -- credits and money -------------------------------------------------------------------------
 
-
-@router.get("/credits/{payee}", response_model=CreditOut, summary="Won credited to a payee that could not receive")
-def get_credit(payee: Address, platform: PlatformDep) -> CreditOut:
-    return service.get_credit(platform, payee)
-
-
-@router.post("/credits/{payee}/push", response_model=TxOut, summary="Push a credit to the payee itself")
-def push_credit(payee: Address, platform: PlatformDep) -> TxOut:
-    return service.push_credit(platform, payee)
-
-
-_pair(
-    "withdraw",
-    "/credits/{payee}/withdrawals",
-    (WithdrawTypedData, WithdrawCreate),
-    _PAYEE,
-    summary="Withdraw a credit to another address (payee-signed)",
-    doc="""For a citizen's credit, `to` must be bound to the same citizen (403-free 422
+MONEY: list[routes.Entry] = [
+    routes.get(
+        "/credits/{payee}",
+        service.get_credit,
+        schemas.CreditOut,
+        "Won credited to a payee that could not receive",
+        params=_PAYEE,
+    ),
+    routes.post(
+        "/credits/{payee}/push", service.push_credit, schemas.TxOut, "Push a credit to the payee itself", params=_PAYEE
+    ),
+    Pair(
+        "withdraw",
+        "/credits/{payee}/withdrawals",
+        schemas.WithdrawTypedData,
+        schemas.WithdrawCreate,
+        *_signed("withdraw", "payee"),
+        params=_PAYEE,
+        summary="Withdraw a credit to another address (payee-signed)",
+        doc="""For a citizen's credit, `to` must be bound to the same citizen (403-free 422
     `SubcontractPaymentsNotOwnAccount` otherwise): wages only reach the worker's own account.""",
-)
+    ),
+    routes.get(
+        "/balances/{account}",
+        service.get_balance,
+        schemas.BalanceOut,
+        "KRW balance and allowance to the escrow",
+        params=[("account", Address)],
+    ),
+    Pair(
+        "permit",
+        "/allowances",
+        schemas.PermitTypedData,
+        schemas.PermitCreate,
+        *_signed("permit"),
+        summary="Relay a signed permit",
+        typed_summary="ERC-2612 permit letting the escrow pull won",
+    ),
+]
 
-
-@router.get("/balances/{account}", response_model=BalanceOut, summary="KRW balance and allowance to the escrow")
-def get_balance(account: Address, platform: PlatformDep) -> BalanceOut:
-    return service.get_balance(platform, account)
-
-
-_pair(
-    "permit",
-    "/allowances",
-    (PermitTypedData, PermitCreate),
-    summary="Relay a signed permit",
-    typed_summary="ERC-2612 permit letting the escrow pull won",
-)
+routes.add_routes(router, PlatformDep, [*PROJECTS, *CLAIMS, *MONEY])
 
 
 # -- city admin / treasury (signed-in session; the operator key relays) ---------------------------------------------------------
 
 
 @router.post(
-    "/roles", response_model=TxOut, summary="Grant CLIENT_ROLE or INSPECTOR_ROLE (city admin)", responses=_AUTH
+    "/roles", response_model=schemas.TxOut, summary="Grant CLIENT_ROLE or INSPECTOR_ROLE (city admin)", responses=_AUTH
 )
-def grant_role(body: RoleGrant, platform: PlatformDep, admin: PaymentsAdmin) -> TxOut:
+def grant_role(body: schemas.RoleGrant, platform: PlatformDep, admin: PaymentsAdmin) -> schemas.TxOut:
     """Needs a session of a holder of SubcontractPayments' `DEFAULT_ADMIN_ROLE`; the operator relays `grantRole`."""
     return service.grant_role(platform, body.role, body.account)
 
 
-@router.post("/treasury/mint", response_model=TxOut, summary="Mint won to an account (treasury)", responses=_AUTH)
-def mint(body: MintCreate, platform: PlatformDep, treasury: Treasury) -> TxOut:
+@router.post(
+    "/treasury/mint", response_model=schemas.TxOut, summary="Mint won to an account (treasury)", responses=_AUTH
+)
+def mint(body: schemas.MintCreate, platform: PlatformDep, treasury: Treasury) -> schemas.TxOut:
     """Needs a session of a holder of CivicWon's `TREASURY_ROLE`; the operator (which holds it) mints."""
     return service.mint(platform, body.to, body.amount)
 
 
 @router.post(
-    "/treasury/blocked", response_model=TxOut, summary="Block or unblock an account (treasury)", responses=_AUTH
+    "/treasury/blocked", response_model=schemas.TxOut, summary="Block or unblock an account (treasury)", responses=_AUTH
 )
-def set_blocked(body: BlockCreate, platform: PlatformDep, treasury: Treasury) -> TxOut:
+def set_blocked(body: schemas.BlockCreate, platform: PlatformDep, treasury: Treasury) -> schemas.TxOut:
     """An account under seizure or with a closed bank account: payments to it are credited, not pushed."""
     return service.set_blocked(platform, body.account, body.blocked)

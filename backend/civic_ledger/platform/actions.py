@@ -18,13 +18,12 @@ same way for every area:
   each is checked the same way and passed after the signer's.
 
 Area rules (roles, VINs, pre-checks, what to do on a particular revert) stay in the areas and come
-in as arguments; :func:`add_route_pair` registers an action's ``POST .../typed-data`` + ``POST ...``
-routes on a FastAPI router (duck-typed: nothing here imports the web layer).
+in as arguments. An action's ``POST .../typed-data`` + ``POST ...`` routes are a
+:class:`civic_ledger.platform.routes.Pair` in the area's route table.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,59 +277,3 @@ class Signed:
 
 def _bytes(hex_text: str) -> bytes:
     return bytes.fromhex(hex_text.removeprefix("0x"))
-
-
-# -- the route pair ----------------------------------------------------------------------------
-
-
-class Route:
-    """One route of a pair: endpoint name (its OpenAPI operation id), request and response models,
-    the description (``doc``) and ``router.post``'s other keywords (``summary``, ``status_code``);
-    ``optional``: the body may be left out (the endpoint gets ``None``)."""
-
-    def __init__(
-        self, name: str, body: type, response: Any, doc: str | None = None, *, optional: bool = False, **post: Any
-    ) -> None:
-        self.name, self.body, self.response, self.doc, self.post = name, body, response, doc, post
-        self.optional = optional
-
-
-def add_route_pair(
-    router: Any,
-    platform_dep: Any,
-    path: str,
-    typed: Route,
-    create: Route,
-    prepare_fn: Callable[..., Any],
-    relay_fn: Callable[..., Any],
-    params: Sequence[tuple[str, Any]] = (),
-) -> None:
-    """Register ``POST path/typed-data`` (``typed``: the typed data to sign) and ``POST path``
-    (``create``: relay it signed).
-
-    Each endpoint takes the path ``params`` (name, annotation), then ``body`` and ``platform``, and
-    calls ``prepare_fn`` / ``relay_fn`` as ``fn(platform, body, **params)``.
-    """
-    for at, route, fn in ((f"{path}/typed-data", typed, prepare_fn), (path, create, relay_fn)):
-        router.post(at, response_model=route.response, **route.post)(_endpoint(route, fn, platform_dep, params))
-
-
-def _endpoint(route: Route, fn: Callable[..., Any], platform_dep: Any, params: Sequence[tuple[str, Any]]) -> Any:
-    names = [name for name, _ in params]
-
-    def endpoint(**kwargs: Any) -> Any:
-        return fn(kwargs["platform"], kwargs["body"], **{n: kwargs[n] for n in names})
-
-    kw = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    platform = inspect.Parameter("platform", kw, annotation=platform_dep)
-    if route.optional:  # a parameter with a default goes last
-        tail = [platform, inspect.Parameter("body", kw, annotation=route.body | None, default=None)]
-    else:
-        tail = [inspect.Parameter("body", kw, annotation=route.body), platform]
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(n, kw, annotation=a) for n, a in params] + tail,
-        return_annotation=route.response,
-    )
-    endpoint.__name__ = endpoint.__qualname__ = route.name
-    endpoint.__doc__ = route.doc
-    return endpoint
