@@ -6,7 +6,8 @@ fails here with the file and line that break it:
 - only the web layer (``api/``, ``web/``, ``main.py``, each area's ``router.py`` and ``deps.py``)
   imports FastAPI / Starlette or ``civic_ledger.api``;
 - no private name (``_x``) imported from another area or from a library's private module
-  (``web3._utils``…).
+  (``web3._utils``…);
+- mypy finds no error (``[tool.mypy]`` in ``pyproject.toml``).
 """
 
 from __future__ import annotations
@@ -143,3 +144,13 @@ def test_no_private_import_across_areas_or_from_libraries() -> None:
                 if private:
                     bad.append(f"{where} imports {private} from {module}")
     assert not bad, "\n".join(bad)
+
+
+def test_the_backend_type_checks(tmp_path: Path) -> None:
+    """mypy (its settings and the pydantic plugin in pyproject.toml) finds no error in the backend."""
+    from mypy import api
+
+    out, err, status = api.run(
+        ["--config-file", str(PROJECT_ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path), str(PACKAGE)]
+    )
+    assert status == 0, out + err

@@ -297,9 +297,9 @@ def _handle(platform: Any, call: Any, budget: _Budget) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - reported to the caller as a JSON-RPC error
         from civic_ledger.platform.revert import revert_data_of
 
-        data = revert_data_of(exc)
-        if data is not None:
-            return _error(request_id, 3, "execution reverted", "0x" + data.hex())
+        revert = revert_data_of(exc)
+        if revert is not None:
+            return _error(request_id, 3, "execution reverted", "0x" + revert.hex())
         return _error(request_id, -32000, str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
     if "error" in response:
         return {"jsonrpc": "2.0", "id": request_id, "error": _plain(response["error"])}

@@ -12,6 +12,7 @@ chain holds). Minimum wages are read from the stored events by name (a few per y
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -52,7 +53,7 @@ def _log(e: Event, abi: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def labor_logs(
     conn: sqlite3.Connection,
-    abi: list[dict[str, Any]],
+    abi: Sequence[Any],
     name: str | tuple[str, ...],
     *,
     contract_id: str | None = None,

@@ -170,7 +170,7 @@ def decode_events(
     """The receipt's logs emitted by ``contract``, decoded by the platform's one event decoder
     (``only``: these names); integers as numbers, as the API has always given them."""
     decoder = platform.indexer.decoder
-    abis = {item["name"]: item for item in contract.abi if item.get("type") == "event"}
+    abis: dict[str, Any] = {str(item.get("name")): item for item in contract.abi if item.get("type") == "event"}
     found: list[EventOut] = []
     for log in raw_receipt["logs"]:
         if log["address"] != contract.address or not log["topics"]:

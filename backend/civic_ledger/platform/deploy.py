@@ -23,6 +23,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
+from web3.types import Nonce
 from web3.utils.address import get_create_address
 
 from civic_ledger.errors import DeploymentMismatch
@@ -181,7 +182,7 @@ def deploy_all(
         # redeployed too (e.g. MVoting after a new CitizenRegistry).
         if recorded is not None and spec.name not in stale and recorded.get("args") == _jsonable_args(args):
             continue
-        addresses[spec.name] = get_create_address(relayer.address, base_nonce + len(plan))
+        addresses[spec.name] = get_create_address(relayer.address, Nonce(base_nonce + len(plan)))
         plan.append((spec, args, addresses[spec.name]))
     if plan:
         if progress:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -169,6 +170,10 @@ class Relayer:
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
+    def _mined(self, tx_hash: str, tx: dict[str, Any]) -> Receipt:
+        """Wait for the transaction's receipt and check it (a revert raises, decoded)."""
+        return self._check(self._wait(tx_hash), tx)
+
     def _check(self, receipt: Any, tx: dict[str, Any]) -> Receipt:
         tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
         block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
@@ -258,7 +263,7 @@ class Relayer:
         failure: CivicLedgerError | None = None
         for tx_hash, tx in sent:
             try:
-                results.append(self._check(self._wait(tx_hash), tx))
+                results.append(self._mined(tx_hash, tx))
             except CivicLedgerError as exc:
                 failure = failure or exc
             finally:
@@ -270,7 +275,7 @@ class Relayer:
     def deploy(self, bytecode: str, constructor_data: bytes = b"", *, gas: int | None = None) -> Receipt:
         data = "0x" + bytecode.removeprefix("0x") + constructor_data.hex()
         ((tx_hash, tx),) = self._submit([{"data": data, "gas": gas or max(self.gas, 8_000_000)}])
-        return self._check(self._wait(tx_hash), tx)
+        return self._mined(tx_hash, tx)
 
     def next_nonce(self) -> int:
         """The nonce the operator's next transaction will use."""
@@ -296,7 +301,7 @@ class Relayer:
         sent = self._submit(txs)
         if sent and int(sent[0][1]["nonce"]) != first_nonce:
             raise ChainUnavailable("another client used the operator's nonce during deployment: start again")
-        return [lambda tx_hash=tx_hash, tx=tx: self._check(self._wait(tx_hash), tx) for tx_hash, tx in sent]
+        return [partial(self._mined, tx_hash, tx) for tx_hash, tx in sent]
 
 
 def _first_line(exc: BaseException) -> str:

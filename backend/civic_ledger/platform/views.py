@@ -11,6 +11,7 @@ one output; addresses checksummed; structs as tuples), and a revert becomes the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -42,7 +43,7 @@ def _shape(param: dict[str, Any], value: Any) -> Any:
 
 
 class _Fn:
-    def __init__(self, abi: dict[str, Any]) -> None:
+    def __init__(self, abi: Any) -> None:
         self.selector = bytes(function_abi_to_4byte_selector(abi))
         self.inputs = [_type(p) for p in abi.get("inputs", ())]
         self.outputs_abi = list(abi.get("outputs", ()))
@@ -52,7 +53,7 @@ class _Fn:
 class Views:
     """Raw ``eth_call`` of the view functions of one deployed contract."""
 
-    def __init__(self, provider: Any, address: str, abi: list[dict[str, Any]], decoder: ErrorDecoder, sender: str):
+    def __init__(self, provider: Any, address: str, abi: Sequence[Any], decoder: ErrorDecoder, sender: str):
         self.provider = provider
         self.address = to_checksum_address(address)
         self.decoder = decoder

@@ -280,7 +280,8 @@ def submit_direct(trusted: TrustedDeployment, data: dict[str, Any], account: Loc
                 "chainId": trusted.chain_id,
             }
         )
-        tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        signed = account.sign_transaction(tx)  # type: ignore[arg-type]  # web3 TxParams vs eth-account dict
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=180)
     except Exception as exc:  # noqa: BLE001 - the node's reason (funds, gas) is the message
         raise InvalidInput(f"the node did not take the transaction from {account.address}: {exc}") from None

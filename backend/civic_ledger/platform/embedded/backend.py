@@ -44,7 +44,7 @@ _YIELD_EVERY = 64
 _YIELD_S = 0.0002
 
 
-def _deadline_computation(base: type, deadline: float, limit_s: float) -> type:
+def _deadline_computation(base: Any, deadline: float, limit_s: float) -> type:
     """``base`` (a fork's computation class) that stops once ``deadline`` (monotonic) has passed.
 
     Every opcode charges gas through ``consume_gas``; checking the clock there bounds the wall

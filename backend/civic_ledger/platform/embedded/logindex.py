@@ -64,7 +64,7 @@ def log_rows(block: Any, receipts: Sequence[Any]) -> list[tuple[Any, ...]]:
     log_i = 0
     for tx_i, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
         for log in receipt.logs:
-            topics = [_topic(t) for t in log.topics][:4]
+            topics: list[bytes | None] = [_topic(t) for t in log.topics[:4]]
             topics += [None] * (4 - len(topics))
             rows.append((number, tx_i, log_i, bytes(log.address), *topics, bytes(tx.hash), block_hash, bytes(log.data)))
             log_i += 1
