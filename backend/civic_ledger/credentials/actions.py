@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from civic_ledger.credentials import document as D
+from civic_ledger.platform import eip712
 from civic_ledger.platform.actions import Action, table
 
 __all__ = ["ACTIONS", "CONTRACT", "ISSUER_KEY", "Action"]
@@ -49,7 +50,7 @@ def _keyed_call(key: str) -> Callable[[dict[str, Any]], list[Any]]:
     return call
 
 
-def _action(key: str, types: dict[str, list[dict[str, str]]], function: str, constant: str) -> Action:
+def _action(key: str, types: dict[str, list[dict[str, str]]], function: str) -> Action:
     ((primary, fields),) = types.items()
     nonce = any(f["name"] == "nonce" for f in fields)
     return Action(
@@ -59,15 +60,16 @@ def _action(key: str, types: dict[str, list[dict[str, str]]], function: str, con
         fields,
         "",
         function,
-        constant,
+        eip712.typehash_constant(primary),
         call=_keyed_call(key),
         label=ISSUER_KEY,
         uses_nonce=nonce,
+        nonce_keys=("issuerId",) if nonce else (),  # the key's nonce at this issuer: nonces(issuerId, key)
     )
 
 
 ACTIONS: dict[str, Action] = table(
-    _action("issue", D.ISSUE_TYPES, "issue", "ISSUE_TYPEHASH"),
-    _action("issue_batch", D.ISSUE_BATCH_TYPES, "issueBatch", "ISSUE_BATCH_TYPEHASH"),
-    *(_action(a, D.status_types(a), a, f"{a.upper()}_TYPEHASH") for a in ("revoke", "suspend", "reinstate")),
+    _action("issue", D.ISSUE_TYPES, "issue"),
+    _action("issue_batch", D.ISSUE_BATCH_TYPES, "issueBatch"),
+    *(_action(a, D.status_types(a), a) for a in ("revoke", "suspend", "reinstate")),
 )

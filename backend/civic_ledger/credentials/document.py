@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -298,6 +299,19 @@ def credential_message(
     }
 
 
+def credential_message_of(msg: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`credential_message` of a message in its EIP-712 (camelCase) form: checked, normalised."""
+    return credential_message(
+        issuer_id=msg["issuerId"],
+        type_id=msg["typeId"],
+        subject=msg["subject"],
+        valid_from=msg["validFrom"],
+        valid_until=msg["validUntil"],
+        claim_digests=msg["claimDigests"],
+        salt=msg["salt"],
+    )
+
+
 def credential_typed(chain_id: int, registry: str, message: dict[str, Any]) -> eip712.TypedMessage:
     return eip712.TypedMessage(registry_domain(chain_id, registry), "Credential", CREDENTIAL_TYPES, message)
 
@@ -425,15 +439,7 @@ def typed_of_document(document: dict[str, Any]) -> eip712.TypedMessage:
             raise InvalidInput(f"proof.eip712.message.{name} must be a uint64 (Unix seconds)")
     if not isinstance(msg["claimDigests"], list):
         raise InvalidInput("proof.eip712.message.claimDigests must be a list")
-    fixed = credential_message(
-        issuer_id=msg["issuerId"],
-        type_id=msg["typeId"],
-        subject=msg["subject"],
-        valid_from=msg["validFrom"],
-        valid_until=msg["validUntil"],
-        claim_digests=msg["claimDigests"],
-        salt=msg["salt"],
-    )
+    fixed = credential_message_of(msg)
     domain_ = registry_domain(int(dom["chainId"]), str(dom["verifyingContract"]))
     if str(dom["name"]) != DOMAIN_NAME or str(dom["version"]) != eip712.DOMAIN_VERSION:
         domain_ = {**domain_, "name": str(dom["name"]), "version": str(dom["version"])}

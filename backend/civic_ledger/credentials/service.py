@@ -251,15 +251,9 @@ def issue_typed_data(platform: Platform, req: IssueTypedDataCreate) -> IssueType
 def _typed_of_draft(platform: Platform, draft: CredentialDraft, index: int | None = None) -> eip712.TypedMessage:
     where = "draft" if index is None else f"drafts[{index}]"
     try:
-        message = D.credential_message(
-            issuer_id=draft.credential["issuerId"],
-            type_id=draft.credential["typeId"],
-            subject=draft.credential["subject"],
-            valid_from=int(draft.credential["validFrom"]),
-            valid_until=int(draft.credential["validUntil"]),
-            claim_digests=list(draft.credential["claimDigests"]),
-            salt=draft.credential["salt"],
-        )
+        c = draft.credential
+        times = {"validFrom": int(c["validFrom"]), "validUntil": int(c["validUntil"])}  # a draft may carry strings
+        message = D.credential_message_of({**c, **times, "claimDigests": list(c["claimDigests"])})
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"{where}.credential is not a Credential message: {exc}") from None
     digests = [D.hx(D.entry_digest(e, i)) for i, e in enumerate(draft.claims)]
@@ -410,11 +404,9 @@ def status_typed(
 def status_typed_data(
     platform: Platform, action: StatusAction, issuer_id: str, key: str, refs: list[CredentialRef]
 ) -> dict[str, Any]:
-    """``Suspend``/``Reinstate`` carry the key's nonce at this issuer (``nonces(issuerId, key)``)."""
-    nonce = None
-    if action is not StatusAction.revoke:
-        nonce = int(registry(platform).functions.nonces(D.b32(issuer_id, "issuer_id"), key).call())
-    return _prepare(platform, action.value, _status_message(action, issuer_id, refs, None, nonce)).to_dict()
+    """``Suspend``/``Reinstate`` carry the key's nonce at this issuer (``nonces(issuerId, key)``, filled in)."""
+    message = {"issuerId": issuer_id, "anchorIds": [r.anchor_id for r in refs], "positions": [r.position for r in refs]}
+    return actions.prepare(platform, ACTIONS[action.value], message, signer=key).to_dict()
 
 
 def change_status(platform: Platform, action: StatusAction, body: StatusChangeCreate) -> StatusChangeOut:

@@ -85,6 +85,8 @@ class Action:
     message: Callable[..., dict[str, Any]] | None = None
     #: further signers of the same typed data, in the order the contract takes their signatures
     cosigners: tuple[Cosigner, ...] = ()
+    #: message fields that key the signer's nonce before the signer (``nonces(issuerId, key)``)
+    nonce_keys: tuple[str, ...] = ()
 
     @property
     def types(self) -> dict[str, Fields]:
@@ -153,10 +155,13 @@ def typed_message(platform: Platform, action: Action, message: dict[str, Any]) -
     return eip712.TypedMessage(domain, action.primary, action.types, {f: message[f] for f in action.field_names})
 
 
-def nonce_of(platform: Platform, action: Action, signer: str) -> int:
-    """The signer's next nonce at the action's contract (OpenZeppelin ``Nonces``)."""
+def nonce_of(platform: Platform, action: Action, signer: str, message: dict[str, Any] | None = None) -> int:
+    """The signer's next nonce at the action's contract: ``nonces(signer)`` (OpenZeppelin ``Nonces``),
+    or ``nonces(*keys, signer)`` keyed by the message's :attr:`~Action.nonce_keys` fields."""
+    types = {f["name"]: f["type"] for f in action.fields}
+    keys = [action.abi_value(types[k], (message or {})[k]) for k in action.nonce_keys]
     contract = platform.deployment.contract(action.contract)
-    return int(platform.relayer.call(contract.functions.nonces(signer)))
+    return int(platform.relayer.call(contract.functions.nonces(*keys, signer)))
 
 
 def prepare(
@@ -170,7 +175,7 @@ def prepare(
     """Fill what the signer does not choose — the nonce (when the action uses one) and the deadline,
     each only when the message lacks it — into ``message`` and build its typed message."""
     if action.uses_nonce and message.get("nonce") is None:
-        message["nonce"] = nonce_of(platform, action, signer or message[action.signer])
+        message["nonce"] = nonce_of(platform, action, signer or message[action.signer], message)
     if message.get("deadline") is None:
         message["deadline"] = deadline_in(platform, ttl_s)
     return typed_message(platform, action, message)
