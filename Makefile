@@ -48,8 +48,9 @@ $(DEV_OK): requirements-dev.lock $(BIN)/python
 	$(DEV)/python -m pip install --quiet -r requirements-dev.lock
 	touch $@
 
-lint: install $(DEV_OK)  ## ruff, then slither over contracts/ (settings: slither.config.json)
+lint: install $(DEV_OK)  ## ruff, mypy, then slither over contracts/ (settings: slither.config.json)
 	$(BIN)/python -m ruff check backend tests scripts
+	$(BIN)/python -m mypy backend/civic_ledger
 	$(DEV)/slither contracts
 
 fuzz: install $(DEV_OK)  ## schemathesis over /openapi.json, signed out and in (FUZZ_TIME s per pass)
