@@ -35,6 +35,7 @@ AREAS = [
     "scale",
     "network",
     "vehicles",
+    "registration",
 ]
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.identity.deps import CurrentAgency
 from civic_ledger.roles import service
-from civic_ledger.roles.schemas import RoleGrant, RoleMembershipOut, RoleOut
+from civic_ledger.roles.schemas import RoleGrant, RoleMembershipOut, RoleMembersOut, RoleOut
 from civic_ledger.types import Address
 
 router = APIRouter(prefix="/roles", tags=["roles"])
@@ -22,6 +22,18 @@ _ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("", response_model=list[RoleOut], summary="Every role of every deployed contract")
 def list_roles(platform: PlatformDep) -> list[RoleOut]:
     return service.list_roles(platform)
+
+
+@router.get(
+    "/{contract}/{role}/members",
+    response_model=RoleMembersOut,
+    summary="Who holds this role now (from the event index)",
+    responses={404: {"description": "Unknown contract or role."}, 503: {"description": "The index is catching up."}},
+)
+def members(contract: str, role: str, platform: PlatformDep) -> RoleMembersOut:
+    """Every account holding `role` of `contract`, with the grant that made it a member — e.g. who
+    can register citizens: `GET /roles/CitizenRegistry/REGISTRAR_ROLE/members`."""
+    return service.members(platform, contract, role)
 
 
 @router.get(

@@ -11,9 +11,11 @@ from typing import Any
 
 from civic_ledger.errors import Conflict, Forbidden, NotFound
 from civic_ledger.platform.access import role_names
+from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
-from civic_ledger.roles.schemas import RoleMembershipOut, RoleOut
+from civic_ledger.roles import projections
+from civic_ledger.roles.schemas import RoleMemberOut, RoleMembershipOut, RoleMembersOut, RoleOut
 
 ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
 
@@ -41,6 +43,23 @@ def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, by
 def has_role(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
     contract, role_id = _resolve(platform, contract_name, role)
     return _membership(contract_name, role, account, bool(contract.functions.hasRole(role_id, account).call()))
+
+
+def members(platform: Platform, contract_name: str, role: str) -> RoleMembersOut:
+    """Who holds ``role`` now, from the role-membership read model (AccessControl can not list them
+    on chain): one index range, O(members)."""
+    _, role_id = _resolve(platform, contract_name, role)
+    if contract_name not in projections.CONTRACTS:
+        raise NotFound(f"the members of {contract_name}'s roles are not indexed", code="role_members_not_indexed")
+    with fresh_read(platform, f"the members of {contract_name}.{role}") as (conn, block):
+        found = projections.members(conn, contract_name, role_id)
+    return RoleMembersOut(
+        contract=contract_name,
+        role=role,
+        role_id=projections.role_key(role_id),
+        block=block,
+        members=[RoleMemberOut(account=m.account, granted_block=m.block, granted_tx=m.tx_hash) for m in found],
+    )
 
 
 def check_admin(platform: Platform, contract_name: str, admin: str) -> None:

@@ -49,6 +49,7 @@ AREA_PROJECTIONS: tuple[str, ...] = (
     "civic_ledger.mileage.projections",
     "civic_ledger.payments.projections",
     "civic_ledger.vehicles.projections",
+    "civic_ledger.roles.projections",
 )
 
 #: How long a read waits for the indexer to reach the head the chain had when the read began.
