@@ -10,13 +10,12 @@ On chain, CitizenRegistry refuses a registrar binding its own key whatever the s
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
 from eth_utils import to_checksum_address
-from web3.contract import Contract
 
 from civic_ledger.errors import Forbidden
-from civic_ledger.platform.access import role_names
+from civic_ledger.platform.access import role_ids
 from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.projections import CONTRACTS as ROLE_CONTRACTS
@@ -39,7 +38,7 @@ def agency_roles(platform: Platform) -> list[tuple[str, str, bytes]]:
     return [
         (name, role, role_id)
         for name, contract in platform.deployment.contracts.items()
-        for role, role_id in _role_ids(platform, contract)
+        for role, role_id in role_ids(platform.chain.chain_id, contract, platform.operator.address)
     ]
 
 
@@ -95,22 +94,6 @@ def _held_in_index(platform: Platform, account: str) -> set[tuple[str, str]] | N
         return None
     with fresh_read(platform, "the agency roles", block=head) as (conn, _):
         return roles_held(conn, account)
-
-
-def _role_ids(platform: Platform, contract: Contract) -> list[tuple[str, bytes]]:
-    """The contract's ``*_ROLE`` constants (``DEFAULT_ADMIN_ROLE`` included), read once per address."""
-    key = (platform.chain.chain_id, str(contract.address))
-    if key not in _ROLE_IDS:
-        abi = cast(list[dict[str, Any]], contract.abi)
-        names = role_names(abi)
-        has_role = any(item.get("name") == "hasRole" for item in abi)
-        _ROLE_IDS[key] = (
-            [(r, bytes(read(platform, getattr(contract.functions, r)()))) for r in names] if has_role else []
-        )
-    return _ROLE_IDS[key]
-
-
-_ROLE_IDS: dict[tuple[int, str], list[tuple[str, bytes]]] = {}
 
 
 def require_not_agency(platform: Platform, account: str, field: str = "account") -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from civic_ledger.errors import Conflict, Forbidden, NotFound
-from civic_ledger.platform.access import role_names
+from civic_ledger.platform.access import role_ids
 from civic_ledger.platform.indexer import fresh_read
 from civic_ledger.platform.relayer import Receipt
 from civic_ledger.platform.runtime import Platform
@@ -21,12 +21,11 @@ ADMIN_ROLE = "DEFAULT_ADMIN_ROLE"
 
 
 def list_roles(platform: Platform) -> list[RoleOut]:
-    out: list[RoleOut] = []
-    for name, contract in platform.deployment.contracts.items():
-        for role in role_names(contract.abi):
-            role_id = bytes(getattr(contract.functions, role)().call())
-            out.append(RoleOut(contract=name, role=role, role_id="0x" + role_id.hex()))
-    return out
+    return [
+        RoleOut(contract=name, role=role, role_id="0x" + role_id.hex())
+        for name, contract in platform.deployment.contracts.items()
+        for role, role_id in role_ids(platform.chain.chain_id, contract, platform.operator.address)
+    ]
 
 
 def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, bytes]:
@@ -34,10 +33,10 @@ def _resolve(platform: Platform, contract_name: str, role: str) -> tuple[Any, by
     if contract is None:
         known = ", ".join(sorted(platform.deployment.contracts))
         raise NotFound(f"no deployed contract named {contract_name!r} (deployed: {known})", code="unknown_contract")
-    names = role_names(contract.abi)
-    if role not in names:
-        raise NotFound(f"{contract_name} has no role {role!r} (roles: {', '.join(names)})", code="unknown_role")
-    return contract, bytes(getattr(contract.functions, role)().call())
+    ids = dict(role_ids(platform.chain.chain_id, contract, platform.operator.address))
+    if role not in ids:
+        raise NotFound(f"{contract_name} has no role {role!r} (roles: {', '.join(ids)})", code="unknown_role")
+    return contract, ids[role]
 
 
 def has_role(platform: Platform, contract_name: str, role: str, account: str) -> RoleMembershipOut:
