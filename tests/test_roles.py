@@ -108,6 +108,18 @@ def test_cli_grants_poll_admin_with_the_admin_keystore(api: httpx.Client, platfo
         cli_app, ["roles", "check", "MVoting", "POLL_ADMIN_ROLE", agency.address, "--api", str(api.base_url)]
     )
     assert check.exit_code == 0 and "holds MVoting.POLL_ADMIN_ROLE" in check.output
+    listed = runner.invoke(
+        cli_app, ["roles", "members", "MVoting", "POLL_ADMIN_ROLE", "--api", str(api.base_url), "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    members = json.loads(listed.stdout)["members"]
+    assert agency.address in [m["account"] for m in members]
+    table = runner.invoke(cli_app, ["roles", "members", "MVoting", "POLL_ADMIN_ROLE", "--api", str(api.base_url)])
+    assert (
+        table.exit_code == 0
+        and agency.address in table.output
+        and "holder(s) of MVoting.POLL_ADMIN_ROLE" in table.output
+    )
 
 
 def test_an_admin_can_not_revoke_its_own_admin_role(api: httpx.Client, platform: Platform, admin_token: str) -> None:

@@ -29,6 +29,20 @@ def list_cmd(cli: kit.CliContext) -> None:
     cli.show(cli.client.get("/roles"), _roles_table)
 
 
+@app.command(uses=("api", "json"))
+def members(cli: kit.CliContext, contract: ContractArg, role: RoleArg) -> None:
+    """Who holds ROLE of CONTRACT now, with the block and transaction of each grant (from the index)."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table("account", "granted in block", "grant transaction")
+        for m in r["members"]:
+            table.add_row(m["account"], str(m["granted_block"]), m["granted_tx"])
+        kit.console.print(table)
+        kit.note(f"{len(r['members'])} holder(s) of {contract}.{role} as of block {r['block']}")
+
+    cli.show(cli.client.get(f"/roles/{contract}/{role}/members"), render)
+
+
 @app.command(uses=("api", "data", "json"))
 def check(cli: kit.CliContext, contract: ContractArg, role: RoleArg, account: AccountArg) -> None:
     """Does ACCOUNT hold ROLE of CONTRACT? (exit 1 when not)"""
