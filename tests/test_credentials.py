@@ -28,6 +28,7 @@ from civic_ledger.errors import ContractError
 from civic_ledger.platform import eip712
 from civic_ledger.platform.deploy import manifest_path
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.types import example_document
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import assert_error, make_registrar, ok, register_citizen, sign_in, travel
 
@@ -139,6 +140,7 @@ def status_change(
     key = key or env.key
     body = {"issuer_id": issuer_id or env.issuer_id, "key": key.address, "credentials": refs}
     typed = ok(env.api.post(f"/credentials/status/{action}/typed-data", json=body))
+    assert set(typed) == set(example_document("credentials-status-typed-data"))  # the OpenAPI example's shape
     full = {
         **body,
         "deadline": typed["message"]["deadline"],
@@ -650,6 +652,7 @@ def test_presentation_by_the_holder_and_by_a_non_holder(env: Env) -> None:
             "/credentials/presentations/typed-data", json={"document": doc, "audience": audience, "nonce": nonce}
         )
     )
+    assert set(typed) == set(example_document("credentials-presentation-typed-data"))  # the OpenAPI example's shape
     pres = build_presentation(doc, audience, nonce, sign(holder, typed))
     out = ok(
         env.api.post(

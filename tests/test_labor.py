@@ -29,6 +29,7 @@ from civic_ledger.labor.router import router as labor_router
 from civic_ledger.labor.schemas import DailyEntry
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
+from civic_ledger.types import example_document
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import make_registrar, ok, register_citizen, sign_typed
 
@@ -234,6 +235,7 @@ def test_minimum_wage_table_is_preloaded_and_only_a_labor_office_can_change_it(l
             "/labor/minimum-wages/typed-data", json={"year": 2027, "hourly_wage": 10_700, "office": office.address}
         )
     )
+    assert set(td) == set(example_document("labor-minimum-wage-typed-data"))  # the OpenAPI example's shape
     body = {
         "year": 2027,
         "hourly_wage": 10_700,
@@ -526,6 +528,9 @@ def test_acceptance_four_weeks_underpaid_week_and_missing_holiday_pay(lab: Lab) 
     assert week4["holiday_owed"] == 0 and week4["base_owed"] == 176_000 and week4["amount_short"] == 0
 
     bundle = ok(lab.api.get(f"/labor/contracts/{cid}/evidence", params={"as_of": "2026-04-30"}))
+    # the OpenAPI example is a real bundle cut short: it keeps a real bundle's keys
+    example = example_document("labor-evidence-bundle")
+    assert set(bundle) == set(example) and set(bundle["compliance"]) == set(example["compliance"])
     assert bundle["compliance"] == report
     events = [r["event"] for r in bundle["records"]]
     assert events.count("WeekRecorded") == 4 and events.count("WeekConfirmed") == 4

@@ -22,6 +22,7 @@ from eth_account.signers.local import LocalAccount
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.platform.trust import TrustedDeployment, node
+from civic_ledger.types import example_document
 from civic_ledger.vehicles import vin as vinmod
 from civic_ledger.vehicles.actions import ACTIONS
 from civic_ledger.vehicles.verify import verify_report
@@ -230,6 +231,7 @@ def test_rollback_is_refused_on_chain_decoded_and_shown_as_a_flag(env: Env) -> N
     assert "on record" in body["message"] and body["details"]["recorded"]["tx_hash"]
     report = history(env, vin)
     assert report["highest_km"] == 52_000 and [x["km"] for x in report["readings"]] == [52_000]
+    assert set(report) == set(example_document("vehicles-history"))  # the OpenAPI example is a real report
     assert report["rollback_attempts"][0]["km"] == 31_000 and "rollback_refused" in codes(report)
     # an inspection below the highest reading is refused the same way
     r = record(

@@ -324,6 +324,39 @@ def _reject_constant(name: str) -> Any:
     description="Standard JSON-RPC 2.0 (single or batch) for read methods: "
     + ", ".join(sorted(READ_METHODS))
     + ". Use it as `--rpc-url http://HOST:PORT/rpc` with the chain-only CLI commands.",
+    responses={
+        200: {
+            "description": "The JSON-RPC answer (errors too are 200, as JSON-RPC 2.0 `error` objects).",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "result": {
+                            "summary": "eth_blockNumber",
+                            "value": {"jsonrpc": "2.0", "id": 1, "result": "0x47a6"},
+                        },
+                        "batch": {
+                            "summary": "A batch: eth_chainId and eth_getBalance",
+                            "value": [
+                                {"jsonrpc": "2.0", "id": 1, "result": "0x7a69"},
+                                {"jsonrpc": "2.0", "id": 2, "result": "0x21e19e0c9bab2400000"},
+                            ],
+                        },
+                        "error": {
+                            "summary": "A method that is not served",
+                            "value": {
+                                "jsonrpc": "2.0",
+                                "id": 3,
+                                "error": {
+                                    "code": -32601,
+                                    "message": "method eth_sendRawTransaction is not served here (read-only endpoint)",
+                                },
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
     try:

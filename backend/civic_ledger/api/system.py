@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.errors import CivicLedgerError
@@ -29,6 +29,30 @@ class ContractOut(BaseModel):
 
 
 class ChainOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "chain": "http://127.0.0.1:8545",
+                    "chain_id": 31337,
+                    "development": True,
+                    "head_block": 18_342,
+                    "operator": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+                    "compiler_version": "0.8.28",
+                    "manifest": "data/deployment-31337.json",
+                    "contracts": {
+                        "CitizenRegistry": {
+                            "address": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                            "deploy_tx": "0x175c514a07fb7b84ac425e7f69113155521586df65d886b7ac446e1173a82639",
+                            "deploy_block": 1,
+                            "code_hash": "0xf151138fa52c0955983ea537377572c0dd2b426632a62db3c1387b59d6ec8f0a",
+                        }
+                    },
+                }
+            ]
+        }
+    )
+
     chain: str = Field(description="`embedded` or the node URL")
     chain_id: int
     development: bool

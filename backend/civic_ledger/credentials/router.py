@@ -7,7 +7,7 @@ are relayed with the operator account.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -140,7 +140,7 @@ SIGNED: list[routes.Entry] = [
         service.change_status,
         params=[("action", schemas.StatusAction)],
         typed_name="status_typed_data",
-        typed_response=dict,
+        typed_response=schemas.StatusTypedDataOut,
         typed_summary="Typed data of a revoke / suspend / reinstate to sign",
         typed_doc="`Revoke` has no nonce (revocation is permanent); `Suspend`/`Reinstate` carry the key's nonce.",
         response=schemas.StatusChangeOut,
@@ -178,8 +178,12 @@ def verify(body: schemas.VerifyCreate, platform: PlatformDep) -> schemas.VerifyO
     return schemas.VerifyOut.model_validate(service.verify(platform, body.document, body.at))
 
 
-@router.post("/presentations/typed-data", summary="Typed data the holder signs to present a credential")
-def presentation_typed_data(body: schemas.PresentationTypedDataCreate, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
+@router.post(
+    "/presentations/typed-data",
+    response_model=schemas.PresentationTypedDataOut,
+    summary="Typed data the holder signs to present a credential",
+)
+def presentation_typed_data(body: schemas.PresentationTypedDataCreate, platform: PlatformDep) -> dict[str, Any]:
     return service.presentation_typed_data(platform, body.document, body.audience, body.nonce)
 
 

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from civic_ledger.credentials import examples as ex
 from civic_ledger.credentials.document import MAX_TIMESTAMP
 from civic_ledger.platform.trust import DeploymentRef
-from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature
+from civic_ledger.types import (
+    EXAMPLE_HASH,
+    EXAMPLE_TX_HASH,
+    UINT256_MAX,
+    Address,
+    Bytes32,
+    Signature,
+    example_document,
+    examples,
+)
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
@@ -52,6 +62,8 @@ class KeyCreate(BaseModel):
 
 
 class KeyRetire(BaseModel):
+    model_config = examples({"valid_until": 1_798_761_600})  # 2027-01-01T00:00:00Z
+
     valid_until: int | None = Field(
         None,
         ge=0,
@@ -82,6 +94,8 @@ class AllowIssuer(BaseModel):
 
 
 class TxOut(BaseModel):
+    model_config = examples({"tx_hash": EXAMPLE_TX_HASH, "block_number": 18_342, "gas_used": 52_311})
+
     tx_hash: str
     block_number: int
     gas_used: int
@@ -216,6 +230,19 @@ class StatusChangeCreate(StatusTypedDataCreate):
 
 
 class StatusChangeOut(BaseModel):
+    model_config = examples(
+        {
+            "action": "revoke",
+            "credentials": [
+                {"anchor_id": ex.CREDENTIAL_HASH, "position": 0},
+                {"anchor_id": EXAMPLE_HASH, "position": 7},
+            ],
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 61_208,
+        }
+    )
+
     action: StatusAction
     credentials: list[CredentialRef]
     tx_hash: str
@@ -241,6 +268,8 @@ class StatusOut(BaseModel):
 
 
 class VerifyCreate(BaseModel):
+    model_config = examples({"document": ex.WITHHELD}, {"document": ex.DOCUMENT, "at": 1_830_297_600})
+
     document: dict[str, Any] = Field(description="A credential document (claims may be withheld).")
     at: int | None = Field(None, ge=0, description="Check expiry as of this Unix time; default now.")
 
@@ -280,6 +309,8 @@ class PresentationTypedDataCreate(BaseModel):
 
 
 class PresentationVerifyCreate(BaseModel):
+    model_config = examples({"presentation": ex.PRESENTATION, "audience": ex.AUDIENCE, "nonce": ex.NONCE})
+
     presentation: dict[str, Any] = Field(
         description="VerifiablePresentation with one credential and the holder's EIP-712 proof."
     )
@@ -297,6 +328,10 @@ class PresentationVerifyOut(BaseModel):
 
 
 class QrCreate(BaseModel):
+    model_config = examples(
+        {"url": f"https://credentials.seoul.go.kr/v/{ex.CREDENTIAL_HASH}"}, {"document": ex.WITHHELD}
+    )
+
     document: dict[str, Any] | None = Field(None, description="Encode the (compact) document itself...")
     url: str | None = Field(None, max_length=2000, description="...or a link to it.")
 
@@ -305,3 +340,11 @@ class QrCreate(BaseModel):
         if (self.document is None) == (self.url is None):
             raise ValueError("give exactly one of document or url")
         return self
+
+
+#: The typed data an issuer key signs to revoke / suspend / reinstate (with its ``digest``).
+StatusTypedDataOut = Annotated[dict[str, Any], Field(examples=[example_document("credentials-status-typed-data")])]
+#: The ``Presentation`` typed data a holder signs (with its ``digest``).
+PresentationTypedDataOut = Annotated[
+    dict[str, Any], Field(examples=[example_document("credentials-presentation-typed-data")])
+]

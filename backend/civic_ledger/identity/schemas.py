@@ -9,7 +9,16 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StrictInt
 
 from civic_ledger.identity import districts as codes
-from civic_ledger.types import Address, Bytes32, Signature
+from civic_ledger.types import (
+    EXAMPLE_AGENCY,
+    EXAMPLE_CITIZEN,
+    EXAMPLE_HASH,
+    EXAMPLE_TX_HASH,
+    Address,
+    Bytes32,
+    Signature,
+    examples,
+)
 
 
 def _district(value: int | str) -> int:
@@ -137,6 +146,32 @@ class CitizenEventOut(BaseModel):
 
 class CitizenHistoryOut(BaseModel):
     """Every change of one identity, oldest first, from the server's index of the registry's events."""
+
+    model_config = examples(
+        {
+            "citizen_id": 7,
+            "events": [
+                {
+                    "event": "CitizenRegistered",
+                    "block_number": 1_204,
+                    "tx_hash": EXAMPLE_HASH,
+                    "log_index": 0,
+                    "account": EXAMPLE_CITIZEN,
+                    "by": EXAMPLE_AGENCY,
+                    "changes": {"district": 14, "birth_year": 1990, "residency": "resident"},
+                },
+                {
+                    "event": "CitizenUpdated",
+                    "block_number": 18_342,
+                    "tx_hash": EXAMPLE_TX_HASH,
+                    "log_index": 1,
+                    "account": EXAMPLE_CITIZEN,
+                    "by": EXAMPLE_AGENCY,
+                    "changes": {"district": 11},
+                },
+            ],
+        }
+    )
 
     citizen_id: int
     events: list[CitizenEventOut]

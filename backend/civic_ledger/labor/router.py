@@ -49,7 +49,7 @@ CONTRACTS: list[routes.Entry] = [
         ),
         service.set_minimum_wage,
         typed_name="minimum_wage_typed_data",
-        typed_response=dict[str, Any],
+        typed_response=schemas.MinimumWageTypedDataOut,
         typed_summary="Typed data a labour office signs to set a year's minimum wage",
         response=schemas.MinimumWageOut,
         summary="Set a year's minimum wage (signed by LABOR_OFFICE)",
@@ -198,7 +198,7 @@ FINDINGS: list[routes.Entry] = [
     routes.get(
         "/contracts/{contract_id}/evidence",
         evidence.build_bundle,
-        dict[str, Any],
+        schemas.EvidenceBundle,
         "Evidence bundle (JSON) with the chain reference of every record",
         name="get_evidence",
         params=[*_CONTRACT, _AS_OF],
@@ -230,7 +230,10 @@ def get_evidence_html(contract_id: str, platform: PlatformDep, as_of: date | Non
     summary="Re-check an evidence bundle's chain references against this node",
 )
 def verify_evidence(
-    platform: PlatformDep, bundle: Annotated[dict[str, Any], Body(description="A bundle from `/evidence`.")]
+    platform: PlatformDep,
+    bundle: Annotated[
+        dict[str, Any], Body(description="A bundle from `/evidence`.", examples=[schemas.EVIDENCE_BUNDLE_EXAMPLE])
+    ],
 ) -> schemas.VerifyOut:
     """LaborRecords' address, deploy block and ABI are the server's deployment's, never the bundle's
     (`deployment` in the answer says which; a bundle naming another contract fails the `deployment` check)."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from civic_ledger.platform.trust import DeploymentRef
-from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
+from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text, example_document, examples
 
 Date = date  # a field named `date` shadows the type inside DailyEntry
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -204,9 +204,16 @@ class WeekRecord(WeekCreate, Signed):
 
 
 class DisputeCreate(BaseModel):
-    claimed_minutes: int = Field(ge=0, le=10080, description="Minutes the worker says they worked.")
-    claimed_days: list[Weekday] = Field(description="Days the worker says they worked.")
-    reason: str = Field(min_length=1, max_length=2000, description="Kept off chain; only its keccak-256 goes on chain.")
+    claimed_minutes: int = Field(ge=0, le=10080, description="Minutes the worker says they worked.", examples=[1350])
+    claimed_days: list[Weekday] = Field(
+        description="Days the worker says they worked.", examples=[["mon", "tue", "wed", "thu", "fri"]]
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Kept off chain; only its keccak-256 goes on chain.",
+        examples=["Stayed until 14:00 on Wednesday and Friday to close the shop; the log shows 13:30."],
+    )
 
 
 class DisputeTypedDataCreate(DisputeCreate):
@@ -218,6 +225,8 @@ class DisputeRecord(DisputeCreate, Signed):
 
 
 class ConfirmTypedDataCreate(BaseModel):
+    model_config = examples({"deadline": 1_795_395_600})  # 2026-11-23T01:00:00Z: an hour to sign
+
     deadline: Deadline | None = None
 
 
@@ -369,6 +378,9 @@ class ComplianceOut(BaseModel):
     rounding: str
 
 
+_SECTIONS = ("contract", "weeks", "statements", "minimum_wages", "compliance")
+
+
 class VerifyCheckOut(BaseModel):
     record: str
     ok: bool
@@ -376,9 +388,40 @@ class VerifyCheckOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = examples(
+        {
+            "ok": True,
+            "chain_id": 31337,
+            "records_checked": 3,
+            "problems": [],
+            "checks": [
+                {"record": "deployment", "ok": True, "problem": None},
+                {"record": "LaborContractRegistered tx 0xe1b1b73e91… log 0", "ok": True, "problem": None},
+                {"record": "WeekRecorded tx 0x800ff7a60a… log 0", "ok": True, "problem": None},
+                {"record": "WeekConfirmed tx 0x175c514a07… log 1", "ok": True, "problem": None},
+                {"record": "completeness", "ok": True, "problem": None},
+                *({"record": f"section {s}", "ok": True, "problem": None} for s in _SECTIONS),
+            ],
+            "deployment": {
+                "chain_id": 31337,
+                "manifest": "server deployment",
+                "manifest_sha256": "5d41f6c1b1e0a8c6f2b9a7d3e4c5b6a7980f1e2d3c4b5a69788f9e0d1c2b3a4f",
+                "contracts": {"LaborRecords": "0xa513E6E4b8f2a923D98304ec87F64353C4D5C853"},
+            },
+        }
+    )
+
     ok: bool
     chain_id: int
     records_checked: int
     problems: list[str]
     checks: list[VerifyCheckOut]
     deployment: DeploymentRef = Field(description="The trusted deployment the bundle was checked against.")
+
+
+#: The typed data a labour office signs (``typed_data``, its ``digest``, the ``signer``, the ``nonce``).
+MinimumWageTypedDataOut = Annotated[dict[str, Any], Field(examples=[example_document("labor-minimum-wage-typed-data")])]
+#: An evidence bundle (``format`` ``civic-ledger/labor-evidence/1``): terms, weeks, statements, findings
+#: and every chain record with its event ABI.
+EVIDENCE_BUNDLE_EXAMPLE = example_document("labor-evidence-bundle")
+EvidenceBundle = Annotated[dict[str, Any], Field(examples=[EVIDENCE_BUNDLE_EXAMPLE])]

@@ -6,7 +6,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
+from civic_ledger.types import (
+    EXAMPLE_CITIZEN,
+    EXAMPLE_TX_HASH,
+    UINT256_MAX,
+    Address,
+    Bytes32,
+    Signature,
+    Text,
+    examples,
+)
+
+_OTHER_CITIZEN = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 
 U32 = 2**32 - 1
 U40 = 2**40 - 1
@@ -32,9 +43,11 @@ class SignedMessage(BaseModel):
 
 
 class Tx(BaseModel):
-    tx_hash: str | None = Field(None, description="Transaction that made the change (none when nothing was sent).")
-    block_number: int | None = None
-    gas_used: int | None = None
+    tx_hash: str | None = Field(
+        None, description="Transaction that made the change (none when nothing was sent).", examples=[EXAMPLE_TX_HASH]
+    )
+    block_number: int | None = Field(None, examples=[18_342])
+    gas_used: int | None = Field(None, examples=[84_117])
 
 
 # -- policy --------------------------------------------------------------------------------
@@ -51,11 +64,15 @@ class PolicyOut(BaseModel):
 
 
 class AdvanceTime(BaseModel):
+    model_config = examples({"epochs": 1, "seconds": 0}, {"seconds": 86_400})
+
     epochs: int = Field(0, ge=0, le=120, description="Whole epochs (30 days each) to move ahead.")
     seconds: int = Field(0, ge=0, le=10 * 365 * 86400, description="Extra seconds to move ahead.")
 
 
 class ValidityUpdate(BaseModel):
+    model_config = examples({"validity_epochs": 6})
+
     validity_epochs: int = Field(ge=1, le=7, description="Epochs points stay valid (only before the first merchant).")
 
 
@@ -115,7 +132,16 @@ class AwardOut(Tx):
 
 
 class AwardBatch(BaseModel):
-    awards: list[AwardItem] = Field(min_length=1, max_length=256)
+    awards: list[AwardItem] = Field(
+        min_length=1,
+        max_length=256,
+        examples=[
+            [
+                {"account": EXAMPLE_CITIZEN, "amount": 1000, "ref": 20261122001},
+                {"account": _OTHER_CITIZEN, "amount": 2500, "ref": 20261122002},
+            ]
+        ],
+    )
 
 
 class AwardBatchTypedDataRequest(TypedDataRequest, AwardBatch): ...
@@ -138,6 +164,19 @@ class CreditedOut(BaseModel):
 
 
 class AwardBatchOut(Tx):
+    model_config = examples(
+        {
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 142_655,
+            "program_id": 1,
+            "awarded_count": 1,
+            "credited": [{"citizen_id": 7, "amount": 1000, "ref": 20261122001}],
+            "skipped": [{"account": _OTHER_CITIZEN, "ref": 20261122002, "reason": "NotActiveCitizen"}],
+            "epoch": 12,
+        }
+    )
+
     program_id: int
     awarded_count: int
     credited: list[CreditedOut]
@@ -151,7 +190,11 @@ class LegacyItem(BaseModel):
 
 
 class LegacyImport(BaseModel):
-    entries: list[LegacyItem] = Field(min_length=1, max_length=256)
+    entries: list[LegacyItem] = Field(
+        min_length=1,
+        max_length=256,
+        examples=[[{"account": EXAMPLE_CITIZEN, "amount": 12_800}, {"account": _OTHER_CITIZEN, "amount": 350}]],
+    )
 
 
 class LegacyTypedDataRequest(TypedDataRequest, LegacyImport): ...
@@ -162,6 +205,18 @@ class LegacyImportCreate(SignedMessage, LegacyImport):
 
 
 class LegacyImportOut(Tx):
+    model_config = examples(
+        {
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 118_904,
+            "program_id": 1,
+            "imported_count": 1,
+            "credited": [{"citizen_id": 7, "amount": 12_800, "ref": None}],
+            "skipped": [{"account": _OTHER_CITIZEN, "ref": None, "reason": "AlreadyImported"}],
+        }
+    )
+
     program_id: int
     imported_count: int
     credited: list[CreditedOut]
@@ -230,6 +285,18 @@ class SettlementCreate(BaseModel):
 
 
 class SettlementOut(Tx):
+    model_config = examples(
+        {
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 61_877,
+            "merchant_id": 3,
+            "period": 202611,
+            "amount": 48_500,
+            "unsettled_after": 0,
+        }
+    )
+
     merchant_id: int
     period: int
     amount: int
@@ -322,6 +389,45 @@ class ChainCheckOut(BaseModel):
 
 
 class LiabilityOut(BaseModel):
+    model_config = examples(
+        {
+            "block_number": 18_342,
+            "current_epoch": 12,
+            "rows": [
+                {
+                    "program_id": 1,
+                    "name": "Eco mileage (에코마일리지)",
+                    "awarded": 3_250_000,
+                    "imported": 410_000,
+                    "redeemed": 1_180_500,
+                    "expired": 95_000,
+                    "outstanding": 2_384_500,
+                }
+            ],
+            "total": {
+                "program_id": 0,
+                "name": "TOTAL",
+                "awarded": 3_250_000,
+                "imported": 410_000,
+                "redeemed": 1_180_500,
+                "expired": 95_000,
+                "outstanding": 2_384_500,
+            },
+            "on_chain_balance_total": 2_384_500,
+            "balanced": True,
+            "chain_check": {
+                "block_number": 18_342,
+                "citizens_checked": 64,
+                "citizens_mismatched": [],
+                "programs_index": 1,
+                "programs_chain": 1,
+                "merchants_index": 3,
+                "merchants_chain": 3,
+                "ok": True,
+            },
+        }
+    )
+
     block_number: int = Field(description="The indexed block the report is computed at (the head when asked).")
     current_epoch: int
     rows: list[LiabilityRow]
@@ -355,6 +461,32 @@ class MerchantTotalRow(BaseModel):
 
 
 class MerchantReportOut(BaseModel):
+    model_config = examples(
+        {
+            "block_number": 18_342,
+            "rows": [
+                {
+                    "merchant_id": 3,
+                    "name": "Mangwon market bakery",
+                    "epoch": 12,
+                    "period_start": 1_793_923_200,
+                    "period_end": 1_796_515_200,
+                    "redemptions": 41,
+                    "points": 48_500,
+                }
+            ],
+            "merchants": [
+                {
+                    "merchant_id": 3,
+                    "name": "Mangwon market bakery",
+                    "redeemed": 48_500,
+                    "settled": 48_500,
+                    "unsettled": 0,
+                }
+            ],
+        }
+    )
+
     block_number: int
     rows: list[MerchantPeriodRow]
     merchants: list[MerchantTotalRow]

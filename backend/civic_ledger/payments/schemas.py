@@ -6,7 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature
+from civic_ledger.types import (
+    EXAMPLE_AGENCY,
+    EXAMPLE_HASH,
+    EXAMPLE_OPERATOR,
+    EXAMPLE_TX_HASH,
+    UINT256_MAX,
+    Address,
+    Bytes32,
+    Signature,
+    examples,
+)
 
 PurposeName = Literal["labour", "subcontract", "material", "equipment", "prime"]
 ParticipantRole = Literal["subcontractor", "supplier", "worker"]
@@ -228,6 +238,30 @@ class EventOut(BaseModel):
 
 
 class TxOut(BaseModel):
+    model_config = examples(
+        {
+            "action": "register_project",
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 213_560,
+            "project_id": 2,
+            "claim_id": None,
+            "events": [
+                {
+                    "event": "ProjectRegistered",
+                    "args": {
+                        "projectId": 2,
+                        "client": EXAMPLE_OPERATOR,
+                        "prime": EXAMPLE_AGENCY,
+                        "projectRef": EXAMPLE_HASH,
+                        "contractAmount": 1_200_000_000,
+                    },
+                    "log_index": 0,
+                }
+            ],
+        }
+    )
+
     action: str
     tx_hash: str
     block_number: int
@@ -276,6 +310,43 @@ class LineOut(BaseModel):
 
 
 class ClaimOut(BaseModel):
+    model_config = examples(
+        {
+            "claim_id": 1,
+            "project_id": 2,
+            "submitted_at": 1_795_219_200,
+            "approved_at": 1_795_305_600,
+            "paid_at": 1_795_392_000,
+            "subcontract_due": 1_796_688_000,
+            "total": 60_000_000,
+            "settled": True,
+            "lines": [
+                {
+                    "index": 0,
+                    "payee": EXAMPLE_AGENCY,
+                    "purpose": "subcontract",
+                    "amount": 48_000_000,
+                    "evidence": EXAMPLE_HASH,
+                    "confirmer": None,
+                    "confirmed": True,
+                    "paid": True,
+                    "interest_if_paid_now": 0,
+                },
+                {
+                    "index": 1,
+                    "payee": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                    "purpose": "labour",
+                    "amount": 12_000_000,
+                    "evidence": "0x" + "7c" * 32,
+                    "confirmer": EXAMPLE_AGENCY,
+                    "confirmed": True,
+                    "paid": True,
+                    "interest_if_paid_now": 0,
+                },
+            ],
+        }
+    )
+
     claim_id: int
     project_id: int
     submitted_at: int

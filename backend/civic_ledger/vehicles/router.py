@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from civic_ledger.api.deps import PlatformDep
 from civic_ledger.platform import routes
+from civic_ledger.types import example_document
 from civic_ledger.vehicles import html, reads, service
 from civic_ledger.vehicles.schemas import REQUESTS, InspectionOut, RecordOut, TypedDataOut, VehicleOut
 
@@ -90,7 +91,13 @@ VEHICLES: list[routes.Entry] = [
 routes.add_routes(router, PlatformDep, VEHICLES)
 
 
-@router.get("/{vin}/history", summary="The buyer's history report: timeline and flags (JSON or HTML)")
+@router.get(
+    "/{vin}/history",
+    summary="The buyer's history report: timeline and flags (JSON or HTML)",
+    responses={
+        200: {"content": {"application/json": {"example": example_document("vehicles-history")}, "text/html": {}}}
+    },
+)
 def get_history(
     vin: VinPath,
     platform: PlatformDep,

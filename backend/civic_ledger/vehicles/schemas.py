@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from civic_ledger.platform.trust import DeploymentRef
-from civic_ledger.types import UINT256_MAX, Address, Bytes32, Signature, Text
+from civic_ledger.types import EXAMPLE_TX_HASH, UINT256_MAX, Address, Bytes32, Signature, Text, examples
 
 U32 = 2**32 - 1
 U48 = 2**48 - 1
@@ -27,9 +27,9 @@ Km = Field(ge=0, le=U32, description="Odometer reading in km.", examples=[48_200
 
 
 class Tx(BaseModel):
-    tx_hash: str | None = None
-    block_number: int | None = None
-    gas_used: int | None = None
+    tx_hash: str | None = Field(None, examples=[EXAMPLE_TX_HASH])
+    block_number: int | None = Field(None, examples=[18_342])
+    gas_used: int | None = Field(None, examples=[97_230])
 
 
 # -- the records' own fields ------------------------------------------------------------------
@@ -145,6 +145,20 @@ class TypedDataOut(BaseModel):
 
 
 class RecordOut(Tx):
+    model_config = examples(
+        {
+            "tx_hash": EXAMPLE_TX_HASH,
+            "block_number": 18_342,
+            "gas_used": 97_230,
+            "action": "inspection",
+            "vin": "KMHLM41DBMU123456",
+            "vin_hash": "0xb5e25a7757ed7c94aff5ed28b0d45d7482927572f2e22fd456aa63746eb36746",
+            "events": ["InspectionRecorded"],
+            "inspection_id": 12,
+            "offer_id": None,
+        }
+    )
+
     action: str
     vin: str
     vin_hash: str

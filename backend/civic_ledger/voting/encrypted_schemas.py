@@ -4,11 +4,12 @@ Big numbers (curve coordinates, scalars) are JSON integers or decimal strings.""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from py_ecc.optimized_bn128 import G1, multiply, normalize
 from pydantic import BaseModel, Field
 
-from civic_ledger.types import Address, Bytes32, Signature
+from civic_ledger.types import EXAMPLE_TX_HASH, Address, Bytes32, Signature, examples
 from civic_ledger.voting.schemas import BallotOnChain
 
 Uint = Field(ge=0, lt=2**256)
@@ -91,6 +92,11 @@ class EncryptedBallotCreate(BaseModel):
 
 
 class ActionOut(BaseModel):
+    model_config = examples(
+        {"poll_id": 4, "tx_hash": EXAMPLE_TX_HASH, "block_number": 18_342, "gas_used": 173_402, "step": "commit"},
+        {"poll_id": 4, "tx_hash": EXAMPLE_TX_HASH, "block_number": 18_120, "gas_used": 96_515, "step": None},
+    )
+
     poll_id: int
     tx_hash: str
     block_number: int
@@ -104,4 +110,29 @@ class EncryptedReceiptOut(BallotOnChain):
     replaced: bool = Field(description="A previous ballot of the voter was subtracted from the encrypted tally.")
 
 
-ElectionOut = dict[str, Any]
+def _point(scalar: int) -> list[str]:
+    """``scalar``·G on alt_bn128 as the API spells a point: two decimal strings."""
+    return [str(int(c)) for c in normalize(multiply(G1, scalar))]
+
+
+_TRUSTEES = ["0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"]
+_TRUSTEES.append("0x976EA74026E726554dB657fA54763abd0C3a0aa9")
+#: A 2-of-3 election after every trustee committed and published its encryption key, before the deal.
+_ELECTION = {
+    "poll_id": 4,
+    "tally_contract": "0x0165878A594ca255338adfa4d48449f69242Eb8F",
+    "trustees": _TRUSTEES,
+    "threshold": 2,
+    "committed": [1, 2, 3],
+    "dealt": [],
+    "decrypted": [],
+    "key_fixed": False,
+    "election_key": None,
+    "counted_options": 0,
+    "encrypted_tally": [],
+    "commitments": {str(i): [*_point(1000 + 10 * i), *_point(1001 + 10 * i)] for i in (1, 2, 3)},
+    "encryption_keys": {str(i): _point(2000 + i) for i in (1, 2, 3)},
+    "dealt_shares": {},
+    "decryptions": {},
+}
+ElectionOut = Annotated[dict[str, Any], Field(examples=[_ELECTION])]

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from civic_ledger.types import UINT64_MAX, Address, Bytes32, Signature, Text, Uint256
+from civic_ledger.types import EXAMPLE_TX_HASH, UINT64_MAX, Address, Bytes32, Signature, Text, Uint256, examples
 
 BallotTypeName = Literal["single", "approval", "ranked"]
 SecrecyName = Literal["public", "sealed", "encrypted"]
@@ -267,6 +267,28 @@ class OptionResult(BaseModel):
 
 
 class ResultsOut(BaseModel):
+    model_config = examples(
+        {
+            "poll_id": 3,
+            "question": "Should the Cheonggyecheon night market run all year?",
+            "ballot_type": "single",
+            "secrecy": "public",
+            "status": "finalized",
+            "finalized": True,
+            "options": [
+                {"index": 0, "text": "Yes", "count": 1_843, "share": 0.6212},
+                {"index": 1, "text": "No", "count": 1_124, "share": 0.3788},
+            ],
+            "ballots": 2_967,
+            "counted": 2_967,
+            "eligible_count": 12_480,
+            "turnout": 0.2377,
+            "winner": [0],
+            "source": "PollFinalized",
+            "finalized_tx": EXAMPLE_TX_HASH,
+        }
+    )
+
     poll_id: int
     question: str
     ballot_type: BallotTypeName
