@@ -11,7 +11,7 @@ from civic_ledger import __version__
 from civic_ledger.api import rpc, system
 from civic_ledger.api.errors import install_error_handlers
 from civic_ledger.api.limits import BodyLimits
-from civic_ledger.api.observability import attach_relayer, detach_relayer, install_observability
+from civic_ledger.api.observability import attach_relayer, detach_relayer, install_observability, warm_routes
 from civic_ledger.api.openapi import install_openapi
 from civic_ledger.api.ratelimit import RateLimits
 from civic_ledger.audit.router import router as audit_router
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         owned = platform is None
         app.state.platform = platform or Platform.start(settings or get_settings())
         attach_relayer(app, app.state.platform)
+        warm_routes(app)
         try:
             yield
         finally:

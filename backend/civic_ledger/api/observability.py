@@ -327,6 +327,17 @@ def _route_of(app: FastAPI, scope: dict[str, Any]) -> str:
     return str(getattr(route, "path", None) or "unmatched")
 
 
+def warm_routes(app: FastAPI) -> None:
+    """Build every route's matching state now, in one thread, before the server takes requests.
+
+    FastAPI builds a route's parameters lazily, on its first match, and several routes share one
+    annotated parameter type (``CitizenId``…) whose metadata that build writes to; the first
+    concurrent requests of a fresh server (the routing and this middleware's own match, many
+    clients at once) raced there (pydantic's ``UnsupportedFieldAttributeWarning``). A path no route
+    matches makes every route build its state."""
+    _route_of(app, {"type": "http", "path": "/\x00warm-up", "method": "GET", "root_path": "", "headers": []})
+
+
 class Observe:
     """Pure ASGI middleware: request id, request metrics and the request log line (outermost)."""
 
