@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass
+from functools import partial
 from typing import Any
 
 #: ``(name, annotation)``, or ``(name, annotation, default)`` for a parameter that may be left out.
@@ -99,24 +100,12 @@ class Call:
         return endpoint
 
 
-def get(path: str, fn: Callable[..., Any], response: Any, summary: str | None = None, **kw: Any) -> Call:
-    """``GET path`` answered by ``fn`` (``kw``: the other :class:`Call` fields)."""
-    return Call("get", path, fn, response, summary, **kw)
-
-
-def post(path: str, fn: Callable[..., Any], response: Any, summary: str | None = None, **kw: Any) -> Call:
-    """``POST path`` answered by ``fn``."""
-    return Call("post", path, fn, response, summary, **kw)
-
-
-def put(path: str, fn: Callable[..., Any], response: Any, summary: str | None = None, **kw: Any) -> Call:
-    """``PUT path`` answered by ``fn``."""
-    return Call("put", path, fn, response, summary, **kw)
-
-
-def delete(path: str, fn: Callable[..., Any], response: Any, summary: str | None = None, **kw: Any) -> Call:
-    """``DELETE path`` answered by ``fn``."""
-    return Call("delete", path, fn, response, summary, **kw)
+#: ``get(path, fn, response, summary, **kw)``: ``GET path`` answered by ``fn`` (``kw``: the other
+#: :class:`Call` fields); likewise ``post``, ``put`` and ``delete``.
+get = partial(Call, "get")
+post = partial(Call, "post")
+put = partial(Call, "put")
+delete = partial(Call, "delete")
 
 
 @dataclass(frozen=True)

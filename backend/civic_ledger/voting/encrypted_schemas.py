@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from py_ecc.optimized_bn128 import G1, multiply, normalize
 from pydantic import BaseModel, Field
 
-from civic_ledger.types import EXAMPLE_TX_HASH, Address, Bytes32, Signature, examples
+from civic_ledger.types import EXAMPLE_TX_HASH, Address, Bytes32, Signature, example_document, examples
 from civic_ledger.voting.schemas import BallotOnChain
 
 Uint = Field(ge=0, lt=2**256)
@@ -110,29 +109,6 @@ class EncryptedReceiptOut(BallotOnChain):
     replaced: bool = Field(description="A previous ballot of the voter was subtracted from the encrypted tally.")
 
 
-def _point(scalar: int) -> list[str]:
-    """``scalar``·G on alt_bn128 as the API spells a point: two decimal strings."""
-    return [str(int(c)) for c in normalize(multiply(G1, scalar))]
-
-
-_TRUSTEES = ["0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"]
-_TRUSTEES.append("0x976EA74026E726554dB657fA54763abd0C3a0aa9")
-#: A 2-of-3 election after every trustee committed and published its encryption key, before the deal.
-_ELECTION = {
-    "poll_id": 4,
-    "tally_contract": "0x0165878A594ca255338adfa4d48449f69242Eb8F",
-    "trustees": _TRUSTEES,
-    "threshold": 2,
-    "committed": [1, 2, 3],
-    "dealt": [],
-    "decrypted": [],
-    "key_fixed": False,
-    "election_key": None,
-    "counted_options": 0,
-    "encrypted_tally": [],
-    "commitments": {str(i): [*_point(1000 + 10 * i), *_point(1001 + 10 * i)] for i in (1, 2, 3)},
-    "encryption_keys": {str(i): _point(2000 + i) for i in (1, 2, 3)},
-    "dealt_shares": {},
-    "decryptions": {},
-}
-ElectionOut = Annotated[dict[str, Any], Field(examples=[_ELECTION])]
+#: A 2-of-3 election after every trustee committed and published its encryption key, before the deal
+#: (real alt_bn128 points, computed once and kept as data: ``civic_ledger/examples/voting-election.json``).
+ElectionOut = Annotated[dict[str, Any], Field(examples=[example_document("voting-election")])]
