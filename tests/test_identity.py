@@ -41,6 +41,7 @@ from civic_ledger.identity.schemas import NonceOut
 from civic_ledger.platform import eip712
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.platform.store import open_store
+from tests import helpers
 from tests.conftest import LiveServer, module_chain, started_platform
 from tests.helpers import bearer, error, make_registrar, sign_typed
 
@@ -110,22 +111,10 @@ def register_via_api(
     record: dict[str, Any] | None = None,
     **typed_extra: Any,
 ) -> httpx.Response:
-    reg = registrar or env.registrar
     fields = {"account": account, "district": district, "birth_year": birth_year, "residency": residency}
-    typed = env.api.post(
-        "/identity/citizens/typed-data", json={**fields, "registrar": reg.address, "record": record, **typed_extra}
-    )
-    assert typed.status_code == 200, typed.text
-    t = typed.json()
-    body = {
-        **fields,
-        "record_hash": t["record_hash"],
-        "registrar": reg.address,
-        "nonce": t["nonce"],
-        "deadline": t["deadline"],
-        "signature": sign_typed(reg, t["typed_data"]),
-    }
-    return env.api.post("/identity/citizens", json=body)
+    r = helpers.register_via_api(env.api, registrar or env.registrar, fields, record=record, **typed_extra)
+    assert not r.url.path.endswith("/typed-data"), r.text  # the typed data was served
+    return r
 
 
 def new_citizen(env: Env, **kw: Any) -> tuple[LocalAccount, dict[str, Any]]:

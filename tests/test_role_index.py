@@ -22,7 +22,7 @@ from civic_ledger.platform.indexer.maintenance import rebuild_index, verify_inde
 from civic_ledger.platform.runtime import Platform
 from civic_ledger.roles.projections import TABLE, roles_held
 from tests.conftest import LiveServer, module_chain, started_platform
-from tests.helpers import assert_error, bearer, make_registrar, sign_in, sign_typed
+from tests.helpers import assert_error, bearer, make_registrar, register_via_api, sign_in
 
 HAS_ROLE = "0x" + function_signature_to_4byte_selector("hasRole(bytes32,address)").hex()
 
@@ -50,20 +50,7 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def register(env: Env, account: str) -> httpx.Response:
     """Typed data, the registrar's signature, the relay: a registration the way a registrar does it."""
-    fields = {"account": account, "district": 1, "birth_year": 1990}
-    typed = env.api.post("/identity/citizens/typed-data", json={**fields, "registrar": env.registrar.address})
-    if typed.status_code != 200:
-        return typed
-    t = typed.json()
-    body = {
-        **fields,
-        "record_hash": t["record_hash"],
-        "registrar": env.registrar.address,
-        "nonce": t["nonce"],
-        "deadline": t["deadline"],
-        "signature": sign_typed(env.registrar, t["typed_data"]),
-    }
-    return env.api.post("/identity/citizens", json=body)
+    return register_via_api(env.api, env.registrar, {"account": account, "district": 1, "birth_year": 1990})
 
 
 def grant(env: Env, contract: str, role: str, account: str) -> None:
